@@ -1,0 +1,152 @@
+"""What an extension may use: the hook marker and the contribution types.
+
+An extension's entry object carries methods marked with :data:`hookimpl`;
+the hooks it may implement are declared, with their exact signatures, in
+:mod:`ext_host.hookspecs` and described in ``docs/extensions.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .host import Host
+
+PROJECT = "ext_host"
+
+#: Marks a method of an extension's entry object as a hook implementation.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a validator: an error refuses the save, a warning does not."""
+
+    field: str
+    message: str
+    level: str = "error"  # "error" or "warning"
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a panel action or a menu action tells the person who ran it."""
+
+    message: str
+    ok: bool = True
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PanelAction:
+    """A button on a panel, such as *Generate WeChat link*.
+
+    ``run(host, values)`` receives the panel's stored values (secrets
+    decrypted) and returns an :class:`ActionResult`.
+    """
+
+    name: str
+    label: str
+    run: Callable[[Host, dict[str, Any]], ActionResult]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A system-option panel (a tab of *System options*).
+
+    ``schema`` is a JSON Schema object; its ``properties`` are the fields, in
+    order, each with a ``title`` (the label) and optionally a ``description``
+    (the help text).  Fields named in ``secret_fields`` are write-only.
+    ``validate(values)`` returns further :class:`Problem` items;
+    ``normalize(values)`` returns the values to store.
+    """
+
+    name: str
+    label: str
+    schema: Mapping[str, Any]
+    secret_fields: tuple[str, ...] = ()
+    validate: Callable[[dict[str, Any]], list[Problem]] | None = None
+    normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    actions: tuple[PanelAction, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class UserField:
+    """A field an extension adds to every user, such as *WeChat account*.
+
+    ``validate(value)`` returns an error message or None; ``normalize(value)``
+    gives the form compared for uniqueness and look-ups (for example
+    lower-cased).  Keys are namespaced by the extension: ``wecom.account``.
+    """
+
+    key: str
+    label: str
+    help: str = ""
+    unique: bool = False
+    validate: Callable[[str], str | None] | None = None
+    normalize: Callable[[str], str] = str
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A context-menu item on a kind of resource (``"report"``).
+
+    ``dialog`` is a JSON Schema object describing the form to fill (or None to
+    run straight away); ``prefill(host, resource)`` gives its initial values;
+    ``action(host, resource, values, actor)`` does the work, where ``actor`` is
+    the name of the host user who chose the item (``None`` from the CLI).
+    """
+
+    id: str
+    label: str
+    resource_kind: str
+    action: Callable[[Host, Any, dict[str, Any], str | None], ActionResult]
+    dialog: Mapping[str, Any] | None = None
+    prefill: Callable[[Host, Any], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """An HTTP route served by the host's web app.
+
+    ``view`` is a Flask view function (it may take URL arguments); ``rule``
+    is a Flask URL rule such as ``/vision/wechat/wechatportal.html``.
+    """
+
+    rule: str
+    view: Callable[..., Any]
+    methods: tuple[str, ...] = ("GET",)
+    endpoint: str = ""
+
+
+# Errors an extension raises to refuse something with a one-line message.
+from .errors import HostError, NotFound, PermissionDenied, ValidationError  # noqa: E402
+
+__all__ = [
+    "ActionResult",
+    "HostError",
+    "MenuItem",
+    "NotFound",
+    "Panel",
+    "PanelAction",
+    "PermissionDenied",
+    "Problem",
+    "Route",
+    "UserField",
+    "ValidationError",
+    "hookimpl",
+    "message_page",
+]
+
+
+def message_page(title: str, message: str, status: int = 200, detail: str = "") -> Any:
+    """A page in the host's style with one message, for extension routes."""
+    from flask import render_template
+
+    return render_template(
+        "message.html", title=title, message=message, detail=detail
+    ), status

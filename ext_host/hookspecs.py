@@ -1,0 +1,76 @@
+"""The hooks an extension can implement, with their exact signatures.
+
+Each hook is called by the host with keyword arguments; an implementation may
+accept any subset of them.  The host calls each extension's implementation
+inside a guard, so one extension's failure is recorded against it and never
+stops the others.  ``docs/extensions.md`` repeats every hook with an example.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+import pluggy
+
+from .api import PROJECT, MenuItem, Panel, Route, UserField
+
+if TYPE_CHECKING:
+    from .host import Host
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def startup(host: Host) -> None:
+    """Called once after the extension is registered, before the host serves.
+
+    Create tables (``host.store.ensure_schema``), read options, check what the
+    extension needs.  Raising marks the extension *failed* with the message
+    and unregisters it; extensions that depend on it are *blocked*.
+    """
+
+
+@hookspec
+def shutdown(host: Host) -> None:
+    """Called once when the host stops, in reverse load order. Returns nothing."""
+
+
+@hookspec
+def option_panels(host: Host) -> list[Panel]:
+    """Return the system-option panels this extension adds (tabs of *System
+    options*). Called whenever the panels are listed; keep it cheap."""
+
+
+@hookspec
+def user_fields(host: Host) -> list[UserField]:
+    """Return the fields this extension adds to every user (user form, CLI)."""
+
+
+@hookspec
+def menu_items(host: Host) -> list[MenuItem]:
+    """Return the context-menu items this extension adds to resources."""
+
+
+@hookspec
+def http_routes(host: Host) -> list[Route]:
+    """Return the HTTP routes this extension serves. Called once, when the
+    web app is built."""
+
+
+@hookspec
+def cli_commands(host: Host) -> list[click.Command]:
+    """Return click commands (or groups) to add to ``ext-host``. Their names
+    must not clash with the host's own commands or another extension's."""
+
+
+#: The hook names, in the order the documentation lists them.
+HOOK_NAMES = (
+    "startup",
+    "shutdown",
+    "option_panels",
+    "user_fields",
+    "menu_items",
+    "http_routes",
+    "cli_commands",
+)

@@ -1,0 +1,284 @@
+"""Finding, ordering and loading extensions, each inside its own guard.
+
+Discovery reads two sources: ``*.ext`` archives in the extension folder and
+installed distributions that declare an entry point in
+:data:`ext_host.ENTRY_POINT_GROUP`.  Order is the host's decision alone:
+dependencies and ``before`` first, then priority, then name.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import importlib.util
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import importlib_metadata
+
+from . import ENTRY_POINT_GROUP
+from .archive import Limits, extract, file_sha256, inspect
+from .errors import ArchiveError, ExtensionError, HostError, ManifestError
+from .manifest import MANIFEST_NAME, Manifest, parse_manifest
+
+log = logging.getLogger(__name__)
+
+LOADED, DISABLED, FAILED, BLOCKED = "loaded", "disabled", "failed", "blocked"
+
+
+@dataclass
+class Candidate:
+    """An extension found by discovery, not yet imported."""
+
+    source: str  # the archive path, or "entry point NAME (DIST)"
+    manifest: Manifest | None = None
+    archive: Path | None = None
+    sha256: str = ""
+    code_dir: Path | None = None  # where its package can be imported from
+    error: str = ""
+
+
+@dataclass
+class ExtensionRecord:
+    """What the host knows of one extension; shown by ``ext-host ext list``."""
+
+    name: str
+    source: str
+    state: str
+    message: str = ""
+    version: str = ""
+    alias: str = ""
+    description: str = ""
+    priority: int = 100
+    hooks: list[str] = field(default_factory=list)
+    manifest: Manifest | None = None
+    plugin: Any = None
+    code_dir: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "alias": self.alias,
+            "source": self.source,
+            "state": self.state,
+            "message": self.message,
+            "priority": self.priority,
+            "hooks": list(self.hooks),
+        }
+
+
+def discover_archives(folder: Path) -> list[Path]:
+    """The ``*.ext`` files of ``folder``, each real file once, sorted by name.
+
+    Hidden files, partial uploads and other files are ignored; two paths that
+    reach the same file (a symlink) count once.
+    """
+    if not folder.is_dir():
+        return []
+    seen: set[Path] = set()
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.suffix != ".ext":
+            continue
+        if not entry.is_file():
+            continue
+        real = entry.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        found.append(entry)
+    return found
+
+
+def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
+    """Validate an archive and make sure its unpacked copy is in the cache.
+
+    A warm cache (a folder named after the archive's digest) is reused without
+    unpacking or re-hashing the files in it.
+    """
+    candidate = Candidate(source=str(path), archive=path)
+    try:
+        candidate.sha256 = file_sha256(path)
+        name_hint = path.stem
+        target = cache_dir / f"{name_hint}-{candidate.sha256[:16]}"
+        if (target / MANIFEST_NAME).is_file():
+            text = (target / MANIFEST_NAME).read_text(encoding="utf-8")
+            candidate.manifest = parse_manifest(text, f"{path.name}: {MANIFEST_NAME}")
+        else:
+            candidate.manifest, _ = inspect(path, limits)
+            extract(path, target, limits)
+            _prune_cache(cache_dir, name_hint, keep=target)
+        candidate.code_dir = target
+    except (ArchiveError, ManifestError) as exc:
+        candidate.error = str(exc)
+    except OSError as exc:
+        candidate.error = f"{path.name}: cannot read ({exc.strerror})"
+    return candidate
+
+
+def _prune_cache(cache_dir: Path, name_hint: str, keep: Path) -> None:
+    for old in cache_dir.glob(f"{name_hint}-*"):
+        if old != keep and old.is_dir() and len(old.name) == len(keep.name):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def discover_entry_points() -> list[Candidate]:
+    """Installed distributions offering an extension (``pip install -e``)."""
+    found = []
+    for ep in sorted(
+        importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+    ):
+        dist = ep.dist.name if ep.dist else "?"
+        candidate = Candidate(source=f"entry point {ep.name} ({dist})")
+        top = ep.value.split(":")[0].split(".")[0]
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            candidate.error = (
+                f"{candidate.source}: package {top!r} not found; reinstall the "
+                "distribution"
+            )
+            found.append(candidate)
+            continue
+        package_dir = Path(next(iter(spec.submodule_search_locations)))
+        manifest_path = package_dir / MANIFEST_NAME
+        try:
+            text = manifest_path.read_text(encoding="utf-8")
+            candidate.manifest = parse_manifest(text, str(manifest_path))
+        except OSError:
+            candidate.error = (
+                f"{candidate.source}: no {MANIFEST_NAME} in {package_dir}; add one "
+                "(see docs/extensions.md)"
+            )
+        except ManifestError as exc:
+            candidate.error = str(exc)
+        candidate.code_dir = package_dir.parent
+        found.append(candidate)
+    return found
+
+
+def order(manifests: Iterable[Manifest]) -> list[Manifest]:
+    """Load order: dependencies and ``before`` first, then priority, then name.
+
+    Raises :class:`ExtensionError` naming the cycle when there is one.
+    Unknown names in ``depends`` and ``before`` are ignored here (the loader
+    blocks a dependent of a missing extension itself).
+    """
+    by_name = {m.name: m for m in manifests}
+    after: dict[str, set[str]] = {name: set() for name in by_name}
+    for m in by_name.values():
+        for dep in m.depends:
+            if dep.name in by_name:
+                after[m.name].add(dep.name)
+        for other in m.before:
+            if other in by_name:
+                after[other].add(m.name)
+    waiting = {name: len(deps) for name, deps in after.items()}
+    followers: dict[str, list[str]] = {name: [] for name in by_name}
+    for name, deps in after.items():
+        for dep in deps:
+            followers[dep].append(name)
+    ready = [(by_name[n].priority, n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    result = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        result.append(by_name[name])
+        for follower in followers[name]:
+            waiting[follower] -= 1
+            if waiting[follower] == 0:
+                heapq.heappush(ready, (by_name[follower].priority, follower))
+    if len(result) < len(by_name):
+        raise ExtensionError(f"extension order has a cycle: {_find_cycle(after)}")
+    return result
+
+
+def _find_cycle(after: dict[str, set[str]]) -> str:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        stack.append(name)
+        for dep in sorted(after[name]):
+            if state.get(dep) == 1:
+                return stack[stack.index(dep) :] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        stack.pop()
+        state[name] = 2
+        return None
+
+    for name in sorted(after):
+        if name not in state and (cycle := visit(name)):
+            return " -> ".join(cycle)
+    return "?"
+
+
+def import_entry(manifest: Manifest, code_dir: Path) -> Any:
+    """Import the entry object of ``manifest`` from ``code_dir``.
+
+    A module of the same name imported from somewhere else (another host's
+    cache, a source checkout) is dropped first, so this host runs exactly the
+    code it validated.  A class is instantiated with no arguments.
+    """
+    code_dir = Path(code_dir).resolve()
+    top = manifest.top_package
+    existing = sys.modules.get(top)
+    if existing is not None:
+        origin = Path(getattr(existing, "__file__", "") or "/").resolve()
+        if not origin.is_relative_to(code_dir):
+            for mod in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+                del sys.modules[mod]
+    path_entry = os.fspath(code_dir)
+    if path_entry in sys.path:
+        sys.path.remove(path_entry)
+    sys.path.insert(0, path_entry)
+    importlib.invalidate_caches()
+    module = importlib.import_module(manifest.entry_module)
+    obj: Any = module
+    if manifest.entry_object:
+        try:
+            obj = getattr(module, manifest.entry_object)
+        except AttributeError:
+            raise ExtensionError(
+                f"{manifest.entry_module} has no {manifest.entry_object!r}; fix "
+                "'entry' in the manifest"
+            ) from None
+    if isinstance(obj, type):
+        obj = obj()
+    return obj
+
+
+def forget_import(manifest: Manifest, code_dir: Path | None) -> None:
+    """Undo :func:`import_entry`: modules and the ``sys.path`` entry go."""
+    top = manifest.top_package
+    for mod in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[mod]
+    if code_dir is not None:
+        entry = os.fspath(Path(code_dir).resolve())
+        if entry in sys.path:
+            sys.path.remove(entry)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A one-line account of ``exc``, pointing at the extension's own frame."""
+    if isinstance(exc, HostError):
+        return str(exc)
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "ext-cache" in filename or "site-packages" not in filename:
+            where = f" ({Path(filename).name}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    return f"{type(exc).__name__}: {exc}{where}"

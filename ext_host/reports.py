@@ -1,0 +1,202 @@
+"""Reports: a name, a place in the resource tree, who may view it, and a query
+on a bundled SQLite dataset.
+
+Reports and datasets are declared in ``config/reports.yaml``; each dataset is
+an SQL script the host turns into a SQLite file in the data folder, rebuilt
+when the script changes.  A query may use ``:user`` (the viewing user's name)
+to show each user only their own rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .errors import ConfigError, NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .users import User
+
+MAX_ROWS = 500
+
+
+@dataclass(frozen=True)
+class Report:
+    id: str
+    name: str
+    path: str
+    description: str
+    mobile: bool
+    viewers: tuple[str, ...]
+    dataset: str
+    query: str
+
+    @property
+    def folder(self) -> str:
+        return self.path.rpartition("/")[0]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "description": self.description,
+            "mobile": self.mobile,
+            "viewers": list(self.viewers),
+        }
+
+
+@dataclass(frozen=True)
+class ReportData:
+    report: Report
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+
+
+class ReportService:
+    def __init__(self, host: Host):
+        self.host = host
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.host.config.data_dir / "datasets"
+
+    def sync_from_file(self, path: Path) -> None:
+        """Load ``reports.yaml``: build its datasets and upsert its reports."""
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read reports ({exc.strerror})") from None
+        except yaml.YAMLError:
+            raise ConfigError(f"{path}: not valid YAML") from None
+        datasets = raw.get("datasets") or {}
+        for name, script in datasets.items():
+            self._build_dataset(name, Path(path).parent / script)
+        with self.host.store.transaction() as conn:
+            for index, item in enumerate(raw.get("reports") or []):
+                missing = [
+                    k for k in ("id", "name", "dataset", "query") if not item.get(k)
+                ]
+                if missing:
+                    raise ConfigError(
+                        f"{path}: report #{index + 1} lacks {', '.join(missing)}"
+                    )
+                if item["dataset"] not in datasets:
+                    raise ConfigError(
+                        f"{path}: report {item['id']!r} uses unknown dataset "
+                        f"{item['dataset']!r}"
+                    )
+                conn.execute(
+                    "INSERT INTO reports (id, name, path, description, mobile, viewers, "
+                    "dataset, query) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
+                    "path = excluded.path, description = excluded.description, "
+                    "mobile = excluded.mobile, viewers = excluded.viewers, "
+                    "dataset = excluded.dataset, query = excluded.query",
+                    (
+                        str(item["id"]),
+                        item["name"],
+                        item.get("path") or item["name"],
+                        item.get("description", ""),
+                        int(bool(item.get("mobile", False))),
+                        json.dumps(item.get("viewers", ["*"]), ensure_ascii=False),
+                        item["dataset"],
+                        item["query"],
+                    ),
+                )
+
+    def _build_dataset(self, name: str, script: Path) -> None:
+        try:
+            sql = script.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"{script}: cannot read dataset ({exc.strerror})"
+            ) from None
+        digest = hashlib.sha256(sql.encode()).hexdigest()[:16]
+        self.dataset_dir.mkdir(parents=True, exist_ok=True)
+        target = self.dataset_dir / f"{name}.sqlite3"
+        stamp = self.dataset_dir / f"{name}.sha"
+        if target.exists() and stamp.exists() and stamp.read_text() == digest:
+            return
+        tmp = target.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.executescript(sql)
+            conn.commit()
+        except sqlite3.Error as exc:
+            conn.close()
+            tmp.unlink(missing_ok=True)
+            raise ConfigError(f"{script}: dataset script failed ({exc})") from None
+        conn.close()
+        tmp.replace(target)
+        stamp.write_text(digest)
+
+    def _build(self, row: sqlite3.Row) -> Report:
+        return Report(
+            id=row["id"],
+            name=row["name"],
+            path=row["path"],
+            description=row["description"],
+            mobile=bool(row["mobile"]),
+            viewers=tuple(json.loads(row["viewers"])),
+            dataset=row["dataset"],
+            query=row["query"],
+        )
+
+    def get(self, report_id: str) -> Report:
+        row = self.host.store.query_one(
+            "SELECT * FROM reports WHERE id = ?", (report_id,)
+        )
+        if row is None:
+            raise NotFound(
+                f"no report {report_id!r}; `ext-host reports list` shows the reports"
+            )
+        return self._build(row)
+
+    def list(self) -> list[Report]:
+        return [
+            self._build(r)
+            for r in self.host.store.query("SELECT * FROM reports ORDER BY path, id")
+        ]
+
+    def can_view(self, user: User, report: Report) -> bool:
+        if not user.enabled:
+            return False
+        for viewer in report.viewers:
+            if viewer == "*" or viewer.casefold() == user.name.casefold():
+                return True
+            if viewer.startswith("group:") and viewer[6:] in user.groups:
+                return True
+        return False
+
+    def visible_to(self, user: User, mobile_only: bool = False) -> list[Report]:
+        return [
+            r
+            for r in self.list()
+            if self.can_view(user, r) and (r.mobile or not mobile_only)
+        ]
+
+    def run(self, report: Report, user: User | None) -> ReportData:
+        """Run the report's query for ``user``; refuses a user who may not view."""
+        if user is not None and not self.can_view(user, report):
+            raise PermissionDenied(f"user {user.name!r} may not view {report.name!r}")
+        path = self.dataset_dir / f"{report.dataset}.sqlite3"
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            cur = conn.execute(report.query, {"user": user.name if user else ""})
+            columns = [d[0] for d in cur.description or ()]
+            rows = cur.fetchmany(MAX_ROWS + 1)
+        finally:
+            conn.close()
+        return ReportData(
+            report, columns, [tuple(r) for r in rows[:MAX_ROWS]], len(rows) > MAX_ROWS
+        )

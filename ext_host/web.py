@@ -1,0 +1,146 @@
+"""The host's web app (Flask): report pages, the mobile home, extension routes.
+
+Served in production by waitress (:func:`serve`); tests and the demo run
+:func:`start_server` in a thread on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, abort, redirect, render_template, request, url_for
+from waitress.server import create_server
+
+from .errors import HostError, NotFound
+from .sessions import current_user, sign_out
+
+if TYPE_CHECKING:
+    from .host import Host
+
+log = logging.getLogger(__name__)
+
+
+def create_app(host: Host) -> Flask:
+    app = Flask(__name__)
+    app.secret_key = host.secrets.derive("flask-session")
+    secure = host.config.public_url.startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="ext_host_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=host.config.session_lifetime),
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+    )
+    app.extensions["ext_host"] = host
+
+    @app.errorhandler(HostError)
+    def host_error(exc: HostError) -> Any:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return render_template(
+            "message.html", title="出错了 Error", message=str(exc)
+        ), status
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok", "extensions": len(host.loaded())}
+
+    @app.get("/")
+    def index() -> Any:
+        return redirect(url_for("mobile_home"))
+
+    @app.get("/vision/mobile")
+    def mobile_home() -> Any:
+        user = current_user(host)
+        if user is None:
+            return _sign_in_needed()
+        reports = host.reports.visible_to(user, mobile_only=True)
+        return render_template("mobile.html", user=user, reports=reports)
+
+    @app.get("/vision/reports/<report_id>")
+    def report_page(report_id: str) -> Any:
+        user = current_user(host)
+        if user is None:
+            return _sign_in_needed()
+        try:
+            report = host.reports.get(report_id)
+        except NotFound:
+            abort(404)
+        if not host.reports.can_view(user, report):
+            return (
+                render_template(
+                    "message.html",
+                    title="无权访问 No access",
+                    message=f"用户 {user.name} 无权查看此报表。"
+                    f" User {user.name} may not view this report.",
+                ),
+                403,
+            )
+        data = host.reports.run(report, user)
+        return render_template("report.html", user=user, data=data)
+
+    @app.get("/vision/logout")
+    def logout() -> Any:
+        sign_out()
+        return render_template(
+            "message.html",
+            title="已退出 Signed out",
+            message="您已退出。 You are signed out.",
+        )
+
+    taken = {str(rule) for rule in app.url_map.iter_rules()}
+    for ext, route in host.unique("http_routes", lambda r: r.rule, "route", taken):
+        endpoint = route.endpoint or f"{ext}.{route.view.__name__}"
+        app.add_url_rule(route.rule, endpoint, route.view, methods=list(route.methods))
+    return app
+
+
+def _sign_in_needed() -> Any:
+    return (
+        render_template(
+            "message.html",
+            title="请登录 Please sign in",
+            message="请从企业微信打开此页面。 Open this page from WeCom to sign in.",
+            next=request.full_path,
+        ),
+        401,
+    )
+
+
+class ServerThread:
+    """A waitress server on a background thread; ``url`` is its base URL."""
+
+    def __init__(
+        self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 8
+    ):
+        self._server = create_server(app, host=host, port=port, threads=threads)
+        self.port = self._server.effective_port  # type: ignore[union-attr]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+
+def start_server(host: Host, port: int = 0) -> ServerThread:
+    return ServerThread(create_app(host), host.config.listen_host, port).start()
+
+
+def serve(host: Host) -> None:
+    """Serve in the foreground until interrupted."""
+    from waitress import serve as waitress_serve
+
+    waitress_serve(
+        create_app(host),
+        host=host.config.listen_host,
+        port=host.config.listen_port,
+        threads=8,
+    )

@@ -1,0 +1,79 @@
+"""CLI commands the extension adds: ``ext-host push`` and ``ext-host wecom``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import apps, oauth, push, settings
+
+
+def build(host: Any) -> list[click.Command]:
+    @click.command("push")
+    @click.argument("report")
+    @click.option(
+        "--app", "app", default=None, help="app name or agentid (default: first)"
+    )
+    @click.option("--title", default=None, help="card title (default: the report name)")
+    @click.option("--description", default="")
+    @click.option("--picurl", default="", help="picture URL (about 900×500)")
+    @click.option("--url", default="", help="link (default: the report's WeChat link)")
+    @click.option(
+        "--user", "users", multiple=True, help="host user to send to (repeat)"
+    )
+    def push_cmd(
+        report: str,
+        app: str | None,
+        title: str | None,
+        description: str,
+        picurl: str,
+        url: str,
+        users: tuple[str, ...],
+    ) -> None:
+        """Push REPORT to WeCom as a news card (推送到企业号)."""
+        result = push.push_report(
+            host,
+            report,
+            app,
+            title or host.reports.get(report).name,
+            description,
+            picurl,
+            url,
+            list(users) or None,
+        )
+        click.echo(result.summary())
+
+    @click.group("wecom")
+    def wecom() -> None:
+        """WeCom: apps, links."""
+
+    @wecom.command("apps")
+    def apps_cmd() -> None:
+        """Resolve each app secret to its app (agentid and name)."""
+        found, problems = apps.resolve(host, use_cache=False)
+        for a in found:
+            click.echo(f"{a.position}  {a.agentid}  {a.name}")
+        for p in problems:
+            click.echo(p.error, err=True)
+        if problems:
+            raise SystemExit(1)
+
+    @wecom.command("link")
+    @click.option(
+        "--report", default=None, help="link to one report instead of the home"
+    )
+    @click.option("--app", default=None, help="app name or agentid to include")
+    def link_cmd(report: str | None, app: str | None) -> None:
+        """Print the WeChat link (生成微信链接) for the app home or a report."""
+        conf = settings.load(host)
+        agentid = apps.find(host, app).agentid if app else None
+        if report:
+            host.reports.get(report)
+        click.echo(
+            oauth.wechat_link(
+                conf.oauth_base, conf.corpid, conf.server_address, report, agentid
+            )
+        )
+
+    return [push_cmd, wecom]

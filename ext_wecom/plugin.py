@@ -1,0 +1,96 @@
+"""The extension's entry object: every hook the WeCom extension implements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ext_host.api import ActionResult, PanelAction, UserField, hookimpl
+
+from . import apps, commands, oauth, portal, push, settings
+from .accounts import FIELD_KEY, check_account, normalize_account
+
+
+def _generate_link(host: Any, values: dict[str, Any]) -> ActionResult:
+    conf = settings.load(host)
+    if not conf.corpid or not conf.server_address:
+        return ActionResult(
+            "生成微信链接 needs the CorpID and the server address; set both first",
+            ok=False,
+        )
+    link = oauth.wechat_link(conf.oauth_base, conf.corpid, conf.server_address)
+    return ActionResult(
+        link,
+        data={
+            "link": link,
+            "note": "Paste it as the app's home page (应用主页). The server "
+            "address's host must be the app's trusted domain (可信域名).",
+        },
+    )
+
+
+def _test_connection(host: Any, values: dict[str, Any]) -> ActionResult:
+    found, problems = apps.resolve(host, use_cache=False)
+    lines = [
+        f"secret #{a.position}: app {a.name} (agentid {a.agentid}) ok" for a in found
+    ]
+    lines += [p.error for p in problems]
+    return ActionResult(
+        "; ".join(lines),
+        ok=not problems,
+        data={
+            "apps": [a.as_dict() for a in found],
+            "problems": [p.error for p in problems],
+        },
+    )
+
+
+class WeComExtension:
+    """Registered by the host once per host; holds no state of its own."""
+
+    @hookimpl
+    def startup(self, host: Any) -> None:
+        host.store.ensure_schema("wecom", push.MIGRATIONS)
+
+    @hookimpl
+    def option_panels(self, host: Any) -> list[Any]:
+        return [
+            settings.panel(
+                (
+                    PanelAction(
+                        "generate_link",
+                        "生成微信链接 Generate WeChat link",
+                        _generate_link,
+                    ),
+                    PanelAction(
+                        "test_connection", "测试连接 Test connection", _test_connection
+                    ),
+                )
+            )
+        ]
+
+    @hookimpl
+    def user_fields(self, host: Any) -> list[UserField]:
+        return [
+            UserField(
+                key=FIELD_KEY,
+                label="微信账号 WeChat account",
+                help="The member's account (账号) in WeCom's contacts",
+                unique=True,
+                validate=check_account,
+                normalize=normalize_account,
+            )
+        ]
+
+    @hookimpl
+    def menu_items(self, host: Any) -> list[Any]:
+        return [push.menu_item()]
+
+    @hookimpl
+    def http_routes(self, host: Any) -> list[Any]:
+        return portal.routes(host)
+
+    @hookimpl
+    def cli_commands(self, host: Any) -> list[click.Command]:
+        return commands.build(host)
