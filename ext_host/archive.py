@@ -162,8 +162,8 @@ def _check_name(name: str) -> str | None:
 def _entry_kind(info: zipfile.ZipInfo) -> str | None:
     """The refused kind of a non-regular entry, or None."""
     mode = info.external_attr >> 16
-    if info.create_system != 3 or mode == 0:
-        return None
+    if info.create_system != 3 or stat.S_IFMT(mode) == 0:
+        return None  # no Unix file type recorded: a plain file or folder
     if stat.S_ISLNK(mode):
         return "symlink"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):

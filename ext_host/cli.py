@@ -335,7 +335,7 @@ def users_set(
 def users_list(ctx: click.Context, as_json: bool) -> None:
     """List users with their extension fields."""
     host = host_of(ctx)
-    all_users = host.users.list()
+    all_users = host.users.all()
     if as_json:
         echo_json([u.as_dict() for u in all_users])
         return
@@ -359,7 +359,7 @@ def reports() -> None:
 def reports_list(ctx: click.Context, as_json: bool) -> None:
     """List reports: id, path, whether published to mobile."""
     host = host_of(ctx)
-    items = host.reports.list()
+    items = host.reports.all()
     if as_json:
         echo_json([r.as_dict() for r in items])
         return
@@ -444,9 +444,10 @@ def demo_cmd(ctx: click.Context, keep: bool) -> None:
     from .demo import run_demo
 
     obj = ctx.find_object(Context)
+    assert obj is not None
     raise SystemExit(
         run_demo(obj.config_path, obj.overrides, keep=keep, echo=click.echo)
-    )  # type: ignore[union-attr]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

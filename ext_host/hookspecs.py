@@ -40,28 +40,33 @@ def shutdown(host: Host) -> None:
 def option_panels(host: Host) -> list[Panel]:
     """Return the system-option panels this extension adds (tabs of *System
     options*). Called whenever the panels are listed; keep it cheap."""
+    raise NotImplementedError
 
 
 @hookspec
 def user_fields(host: Host) -> list[UserField]:
     """Return the fields this extension adds to every user (user form, CLI)."""
+    raise NotImplementedError
 
 
 @hookspec
 def menu_items(host: Host) -> list[MenuItem]:
     """Return the context-menu items this extension adds to resources."""
+    raise NotImplementedError
 
 
 @hookspec
 def http_routes(host: Host) -> list[Route]:
     """Return the HTTP routes this extension serves. Called once, when the
     web app is built."""
+    raise NotImplementedError
 
 
 @hookspec
 def cli_commands(host: Host) -> list[click.Command]:
     """Return click commands (or groups) to add to ``ext-host``. Their names
     must not clash with the host's own commands or another extension's."""
+    raise NotImplementedError
 
 
 #: The hook names, in the order the documentation lists them.

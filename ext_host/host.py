@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,9 +86,11 @@ class Host:
 
     def stop(self) -> None:
         """Call ``shutdown`` in reverse load order, then close the store."""
+        if not self.started:
+            return
         for record in reversed(self.loaded()):
             self._guarded(
-                record, "shutdown", lambda r=record: self._call_one(r, "shutdown")
+                record, "shutdown", partial(self._call_one, record, "shutdown")
             )
         for record in self.loaded():
             self.pm.unregister(record.plugin)
@@ -294,9 +297,7 @@ class Host:
         """
         items: list[tuple[str, Any]] = []
         for record in self.loaded():
-            result = self._guarded(
-                record, hook, lambda r=record: self._call_one(r, hook)
-            )
+            result = self._guarded(record, hook, partial(self._call_one, record, hook))
             for item in result or []:
                 items.append((record.name, item))
         return items

@@ -185,8 +185,8 @@ def order(manifests: Iterable[Manifest]) -> list[Manifest]:
     waiting = {name: len(deps) for name, deps in after.items()}
     followers: dict[str, list[str]] = {name: [] for name in by_name}
     for name, deps in after.items():
-        for dep in deps:
-            followers[dep].append(name)
+        for needed in deps:
+            followers[needed].append(name)
     ready = [(by_name[n].priority, n) for n, count in waiting.items() if count == 0]
     heapq.heapify(ready)
     result = []

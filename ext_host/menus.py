@@ -55,7 +55,7 @@ class MenuService:
         if item.dialog:
             merged = dict(item.prefill(self.host, resource) if item.prefill else {})
             merged.update({k: v for k, v in values.items() if v not in (None, "")})
-            errors = {}
+            errors: dict[str, str] = {}
             validator = jsonschema.Draft202012Validator(item.dialog)
             props = item.dialog.get("properties", {})
             for error in validator.iter_errors(merged):

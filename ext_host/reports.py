@@ -162,7 +162,7 @@ class ReportService:
             )
         return self._build(row)
 
-    def list(self) -> list[Report]:
+    def all(self) -> list[Report]:
         return [
             self._build(r)
             for r in self.host.store.query("SELECT * FROM reports ORDER BY path, id")
@@ -181,7 +181,7 @@ class ReportService:
     def visible_to(self, user: User, mobile_only: bool = False) -> list[Report]:
         return [
             r
-            for r in self.list()
+            for r in self.all()
             if self.can_view(user, r) and (r.mobile or not mobile_only)
         ]
 

@@ -94,7 +94,7 @@ class UserService:
         except NotFound:
             return None
 
-    def list(self) -> list[User]:
+    def all(self) -> list[User]:
         rows = self.host.store.query("SELECT * FROM users ORDER BY name")
         return [self._build(r) for r in rows]
 
@@ -187,7 +187,7 @@ class UserService:
                     time.time(),
                 ),
             )
-            user_id = cur.lastrowid
+            user_id = int(cur.lastrowid or 0)
             self._write_fields(conn, user_id, fields, declared)
             for group in groups or []:
                 self._join(conn, user_id, group)
