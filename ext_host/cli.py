@@ -205,6 +205,37 @@ def ext_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"conflict: {conflict}")
 
 
+@ext.command("enable")
+@click.argument("name")
+@click.pass_context
+def ext_enable(ctx: click.Context, name: str) -> None:
+    """Enable extension NAME (takes effect at the next start)."""
+    from .install import set_enabled
+
+    click.echo(set_enabled(host_of(ctx), name, True))
+
+
+@ext.command("disable")
+@click.argument("name")
+@click.pass_context
+def ext_disable(ctx: click.Context, name: str) -> None:
+    """Disable extension NAME (takes effect at the next start)."""
+    from .install import set_enabled
+
+    click.echo(set_enabled(host_of(ctx), name, False))
+
+
+@ext.command("remove")
+@click.argument("name")
+@click.option("--purge", is_flag=True, help="also delete its stored settings")
+@click.pass_context
+def ext_remove(ctx: click.Context, name: str, purge: bool) -> None:
+    """Remove extension NAME's archive (settings kept unless --purge)."""
+    from .install import remove_extension
+
+    click.echo(remove_extension(host_of(ctx), name, purge))
+
+
 # -- options -----------------------------------------------------------------
 
 

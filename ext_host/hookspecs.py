@@ -69,6 +69,16 @@ def cli_commands(host: Host) -> list[click.Command]:
     raise NotImplementedError
 
 
+@hookspec(firstresult=True)
+def sign_in_url(host: Host, target: str) -> str | None:
+    """Return where to send a visitor without a session who asked for
+    ``target`` (a path on this host, such as ``/vision/reports/r1``), or None
+    to leave it to another extension.  Called inside the request, so
+    ``flask.request`` (user agent, headers) may be read.  The first non-None
+    answer wins; with none, the host shows its own sign-in page."""
+    raise NotImplementedError
+
+
 #: The hook names, in the order the documentation lists them.
 HOOK_NAMES = (
     "startup",
@@ -78,4 +88,5 @@ HOOK_NAMES = (
     "menu_items",
     "http_routes",
     "cli_commands",
+    "sign_in_url",
 )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .archive import Limits, check
 from .config import HostConfig
-from .errors import ArchiveError
+from .errors import ArchiveError, NotFound
 
 STAGING = ".staging"
 
@@ -61,3 +63,38 @@ def install_archive(config: HostConfig, data: bytes, filename: str) -> InstallRe
             "restart the host (or reload) to load it"
         ),
     )
+
+
+def set_enabled(host: Any, name: str, enabled: bool) -> str:
+    """Enable or disable extension ``name``; the state survives restarts."""
+    if name not in host.extensions:
+        known = ", ".join(sorted(host.extensions)) or "none"
+        raise NotFound(f"no extension {name!r}; extensions: {known}")
+    host.store.execute(
+        "INSERT INTO extension_state (name, enabled, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET enabled = excluded.enabled, "
+        "updated_at = excluded.updated_at",
+        (name, int(enabled), time.time()),
+    )
+    verb = "enabled" if enabled else "disabled"
+    return f"{verb} {name}; restart the host (or reload) for it to take effect"
+
+
+def remove_extension(host: Any, name: str, purge: bool = False) -> str:
+    """Delete ``name``'s archive from the extension folder.
+
+    Its stored settings stay (so re-installing it restores them) unless
+    ``purge`` is set.
+    """
+    record = host.extensions.get(name)
+    if record is None or not record.source.endswith(".ext"):
+        raise NotFound(
+            f"no archive for extension {name!r} in {host.config.extensions_dir}"
+        )
+    Path(record.source).unlink(missing_ok=True)
+    if purge:
+        with host.store.transaction() as conn:
+            conn.execute("DELETE FROM options WHERE ext = ?", (name,))
+            conn.execute("DELETE FROM extension_state WHERE name = ?", (name,))
+    kept = "its settings were deleted" if purge else "its settings are kept"
+    return f"removed {name} ({kept}); restart the host (or reload) to unload it"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, abort, redirect, render_template, request, url_for
@@ -56,7 +57,7 @@ def create_app(host: Host) -> Flask:
     def mobile_home() -> Any:
         user = current_user(host)
         if user is None:
-            return _sign_in_needed()
+            return _sign_in_needed(host)
         reports = host.reports.visible_to(user, mobile_only=True)
         return render_template("mobile.html", user=user, reports=reports)
 
@@ -64,7 +65,7 @@ def create_app(host: Host) -> Flask:
     def report_page(report_id: str) -> Any:
         user = current_user(host)
         if user is None:
-            return _sign_in_needed()
+            return _sign_in_needed(host)
         try:
             report = host.reports.get(report_id)
         except NotFound:
@@ -98,7 +99,18 @@ def create_app(host: Host) -> Flask:
     return app
 
 
-def _sign_in_needed() -> Any:
+def _sign_in_needed(host: Host) -> Any:
+    """Send a visitor without a session to an extension's sign-in (WeCom OAuth),
+    or show the host's own page."""
+    target = request.full_path.rstrip("?")
+    for record in host.loaded():
+        url = host._guarded(
+            record,
+            "sign_in_url",
+            partial(host._call_one, record, "sign_in_url", target=target),
+        )
+        if url:
+            return redirect(url)
     return (
         render_template(
             "message.html",

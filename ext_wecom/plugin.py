@@ -8,7 +8,7 @@ import click
 
 from ext_host.api import ActionResult, PanelAction, UserField, hookimpl
 
-from . import apps, commands, oauth, portal, push, settings
+from . import apps, commands, menu, oauth, portal, push, settings
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -85,7 +85,7 @@ class WeComExtension:
 
     @hookimpl
     def menu_items(self, host: Any) -> list[Any]:
-        return [push.menu_item()]
+        return [menu.menu_item()]
 
     @hookimpl
     def http_routes(self, host: Any) -> list[Any]:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wecom_sandbox import Sandbox
+from stackkit import AGENTID, MEMBER, REPO, SANDBOX_CORP
 
 from ext_host.archive import pack
 from ext_host.config import DEFAULT_CONFIG, load_config
 from ext_host.host import Host
 from ext_host.web import ServerThread, start_server
-
-from stackkit import AGENTID, MEMBER, REPO, SANDBOX_CORP
+from wecom_sandbox import Sandbox
 
 
 @pytest.fixture(scope="session")

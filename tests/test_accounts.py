@@ -1,12 +1,22 @@
 """The *WeChat account* (微信账号) rules: WeCom's, not the guide's two versions."""
 
 import pytest
+
 from ext_wecom.accounts import check_account, normalize_account
 
 
 @pytest.mark.parametrize(
     "account",
-    ["chendongping", "a", "Zhang.San", "li-si", "wang_wu", "user@corp", "9lives", "x" * 64],
+    [
+        "chendongping",
+        "a",
+        "Zhang.San",
+        "li-si",
+        "wang_wu",
+        "user@corp",
+        "9lives",
+        "x" * 64,
+    ],
 )
 def test_valid_accounts(account):
     assert check_account(account) is None

@@ -23,7 +23,9 @@ def run(tmp_path):
             str(tmp_path / "ext"),
             *args,
         ]
-        return subprocess.run(cmd, capture_output=True, text=True, input=stdin, cwd=REPO, timeout=60)
+        return subprocess.run(
+            cmd, capture_output=True, text=True, input=stdin, cwd=REPO, timeout=60
+        )
 
     return call
 
@@ -34,14 +36,20 @@ def test_pack_then_list(run, tmp_path):
     assert packed.stdout == f"packed {tmp_path / 'ext' / 'wecom.ext'}\n"
     listed = run("ext", "list", "--json")
     data = json.loads(listed.stdout)
-    assert [(e["name"], e["state"]) for e in data["extensions"]] == [("wecom", "loaded")]
+    assert [(e["name"], e["state"]) for e in data["extensions"]] == [
+        ("wecom", "loaded")
+    ]
 
 
 def test_options_set_show_hides_secrets(run):
     run("ext", "pack", str(REPO / "ext_wecom"))
     secret = "AbcdefghijKLMNOPqrstuv-wxyz_0123456789ABCDE"
     result = run(
-        "options", "set", "wecom", "corpid=ww74a64be8259678d1", f"app_secrets={secret}",
+        "options",
+        "set",
+        "wecom",
+        "corpid=ww74a64be8259678d1",
+        f"app_secrets={secret}",
         "server_address=https://bi.example.com",
     )
     assert result.returncode == 0, result.stderr
@@ -59,7 +67,9 @@ def test_bad_option_is_one_line_and_changes_nothing(run):
     bad = run("options", "set", "wecom", "corpid=nope", "server_address=ftp://x")
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1
-    assert bad.stderr.startswith("error: 微信CorpID WeChat CorpID: 'nope' has the wrong format")
+    assert bad.stderr.startswith(
+        "error: 微信CorpID WeChat CorpID: 'nope' has the wrong format"
+    )
     shown = json.loads(run("options", "show", "wecom", "--json").stdout)
     assert shown["corpid"] == "ww74a64be8259678d1"
     assert shown.get("server_address", "") == ""
@@ -69,7 +79,10 @@ def test_user_with_a_bad_account_is_refused(run):
     run("ext", "pack", str(REPO / "ext_wecom"))
     bad = run("users", "add", "cdp", "--field", "wecom.account=-bad")
     assert bad.returncode == 1
-    assert bad.stderr == "error: 微信账号 WeChat account: must start with a letter or digit\n"
+    assert (
+        bad.stderr
+        == "error: 微信账号 WeChat account: must start with a letter or digit\n"
+    )
     assert json.loads(run("users", "list", "--json").stdout) == []
     good = run("users", "add", "cdp", "--field", "wecom.account=ChenDongPing")
     assert good.stdout == "created user cdp\n"

@@ -9,7 +9,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_demo_runs_end_to_end(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "ext_host.cli", "--extensions-dir", str(tmp_path), "demo"],
+        [
+            sys.executable,
+            "-m",
+            "ext_host.cli",
+            "--extensions-dir",
+            str(tmp_path),
+            "demo",
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -22,7 +22,9 @@ def test_wecom_loads_from_its_archive(make_host, wecom_archive):
     assert record.code_dir.is_relative_to(host.config.data_dir / "ext-cache")
 
 
-def test_not_a_zip_is_listed_as_failed_and_the_host_starts(make_host, tmp_path, wecom_archive):
+def test_not_a_zip_is_listed_as_failed_and_the_host_starts(
+    make_host, tmp_path, wecom_archive
+):
     ext_dir = tmp_path / "ext"
     ext_dir.mkdir()
     (ext_dir / "broken.ext").write_text("this is not a zip")
@@ -73,6 +75,8 @@ def test_warm_start_reuses_the_unpacked_copy(make_host, wecom_archive):
     marker = code_dir / "marker"
     marker.write_text("kept")
     first.stop()
-    again = make_host(data_dir=first.config.data_dir, extensions_dir=first.config.extensions_dir)
+    again = make_host(
+        data_dir=first.config.data_dir, extensions_dir=first.config.extensions_dir
+    )
     assert again.extensions["wecom"].code_dir == code_dir
     assert marker.read_text() == "kept"

@@ -22,7 +22,9 @@ def test_link_matches_the_guide_for_its_corp_and_server():
 
 
 def test_home_link_ends_in_a_literal_fragment_and_a_url_safe_state():
-    link = wechat_link("https://open.weixin.qq.com", "ww74a64be8259678d1", "https://bi.example.com/")
+    link = wechat_link(
+        "https://open.weixin.qq.com", "ww74a64be8259678d1", "https://bi.example.com/"
+    )
     assert link.endswith("&state=home#wechat_redirect")
     assert "%2Fwechat_redirect" not in link
 

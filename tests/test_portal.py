@@ -6,7 +6,10 @@ from stackkit import MEMBER
 
 def card_link(stack):
     stack.host.menus.run(
-        "report", "wecom.push", "group-report", {"app": "DEMO", "title": "t", "users": MEMBER}
+        "report",
+        "wecom.push",
+        "group-report",
+        {"app": "DEMO", "title": "t", "users": MEMBER},
     )
     return stack.sandbox.inbox(MEMBER)[-1]["news"]["articles"][0]["url"]
 
@@ -30,13 +33,21 @@ def test_home_link_lands_on_the_mobile_home(stack):
 
 def test_reused_code_is_refused(stack):
     stack.sandbox.follow(card_link(stack), as_member=MEMBER)
-    code_call = [c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/auth/getuserinfo"][0]
+    code_call = [
+        c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/auth/getuserinfo"
+    ][0]
     code = code_call["query"]["code"]
     fresh = requests.Session()
     resp = fresh.get(
         f"{stack.url}/vision/wechat/wechatportal.html",
-        params={"wechat": "true", "agentid": "1000008", "report": "group-report", "code": code},
+        params={
+            "wechat": "true",
+            "agentid": "1000008",
+            "report": "group-report",
+            "code": code,
+        },
         allow_redirects=False,
+        timeout=10,
     )
     assert resp.status_code == 400
     assert "This sign-in code was already used or has expired" in resp.text
@@ -48,6 +59,7 @@ def test_unknown_code_is_refused(stack):
         f"{stack.url}/vision/wechat/wechatportal.html",
         params={"wechat": "true", "code": "not-a-code"},
         allow_redirects=False,
+        timeout=10,
     )
     assert resp.status_code == 400
 
@@ -60,6 +72,8 @@ def test_member_without_bound_user_is_told_their_userid(stack):
 
 
 def test_report_page_needs_a_session(stack):
-    resp = requests.get(f"{stack.url}/vision/reports/group-report", allow_redirects=False)
+    resp = requests.get(
+        f"{stack.url}/vision/reports/group-report", allow_redirects=False, timeout=10
+    )
     assert resp.status_code in (302, 401)
     assert "<table" not in resp.text

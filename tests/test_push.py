@@ -7,11 +7,15 @@ from ext_host.errors import NotFound, ValidationError
 
 
 def push(stack, **values):
-    return stack.host.menus.run("report", "wecom.push", "group-report", values, actor="t")
+    return stack.host.menus.run(
+        "report", "wecom.push", "group-report", values, actor="t"
+    )
 
 
 def test_push_sends_one_news_card_to_the_bound_member(stack):
-    result = push(stack, app="DEMO", title="1分组报表", description="日报", users=MEMBER)
+    result = push(
+        stack, app="DEMO", title="1分组报表", description="日报", users=MEMBER
+    )
     sent = [c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/message/send"]
     assert len(sent) == 1
     body = sent[0]["body"]
@@ -20,7 +24,9 @@ def test_push_sends_one_news_card_to_the_bound_member(stack):
         "touser": MEMBER,
         "msgtype": "news",
         "agentid": AGENTID,
-        "news": {"articles": [{"title": "1分组报表", "description": "日报", "url": link}]},
+        "news": {
+            "articles": [{"title": "1分组报表", "description": "日报", "url": link}]
+        },
     }
     assert link.startswith(f"{stack.sandbox.url}/connect/oauth2/authorize?appid=")
     assert link.endswith("&state=report&agentid=1000008#wechat_redirect")
@@ -41,9 +47,15 @@ def test_many_pushes_fetch_one_token(stack):
 def test_token_is_shared_by_a_second_host_on_the_same_store(stack, make_host):
     push(stack, app="DEMO", title="t", users=MEMBER)
     other = make_host(
-        data_dir=stack.host.config.data_dir, extensions_dir=stack.host.config.extensions_dir
+        data_dir=stack.host.config.data_dir,
+        extensions_dir=stack.host.config.extensions_dir,
     )
-    other.menus.run("report", "wecom.push", "group-report", {"app": "DEMO", "title": "t", "users": MEMBER})
+    other.menus.run(
+        "report",
+        "wecom.push",
+        "group-report",
+        {"app": "DEMO", "title": "t", "users": MEMBER},
+    )
     assert stack.sandbox.call_count("/cgi-bin/gettoken") == 1
 
 
@@ -52,12 +64,17 @@ def test_expired_token_is_fetched_again_and_the_push_goes_through(stack):
     stack.sandbox.faults.expire_tokens()
     push(stack, app="DEMO", title="t2", users=MEMBER)
     assert stack.sandbox.call_count("/cgi-bin/gettoken") == 2
-    assert [m["news"]["articles"][0]["title"] for m in stack.sandbox.inbox(MEMBER)] == ["t", "t2"]
+    assert [m["news"]["articles"][0]["title"] for m in stack.sandbox.inbox(MEMBER)] == [
+        "t",
+        "t2",
+    ]
 
 
 def test_push_to_everyone_uses_at_all(stack):
     push(stack, app="DEMO", title="全员")
-    body = [c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/message/send"][0]["body"]
+    body = [c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/message/send"][0][
+        "body"
+    ]
     assert body["touser"] == "@all"
 
 
@@ -76,8 +93,12 @@ def test_long_title_is_cut_on_a_character_boundary(stack):
 
 
 def test_unknown_report(stack):
-    with pytest.raises(NotFound, match="^no report 'nope'; `ext-host reports list` shows the reports$"):
-        stack.host.menus.run("report", "wecom.push", "nope", {"app": "DEMO", "title": "t"})
+    with pytest.raises(
+        NotFound, match="^no report 'nope'; `ext-host reports list` shows the reports$"
+    ):
+        stack.host.menus.run(
+            "report", "wecom.push", "nope", {"app": "DEMO", "title": "t"}
+        )
 
 
 def test_unknown_app(stack):
@@ -89,7 +110,9 @@ def test_unknown_app(stack):
 
 def test_missing_title_is_refused(stack):
     with pytest.raises(ValidationError) as info:
-        stack.host.menus.run("report", "wecom.push", "group-report", {"app": "DEMO", "title": " "})
+        stack.host.menus.run(
+            "report", "wecom.push", "group-report", {"app": "DEMO", "title": " "}
+        )
     assert str(info.value) == "标题 title is required"
 
 
