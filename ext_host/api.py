@@ -99,6 +99,12 @@ class MenuItem:
     run straight away); ``prefill(host, resource)`` gives its initial values;
     ``action(host, resource, values, actor)`` does the work, where ``actor`` is
     the name of the host user who chose the item (``None`` from the CLI).
+
+    ``choices(host, resource)``, when given, returns the options of fields
+    that are picked from a list, computed when the dialog opens: ``{field:
+    [{"value": ..., "label": ..., "warn": ...}]}`` (``warn`` optional, shown
+    when the option is chosen).  A field whose schema type is ``array`` is a
+    multiple choice.
     """
 
     id: str
@@ -107,6 +113,7 @@ class MenuItem:
     action: Callable[[Host, Any, dict[str, Any], str | None], ActionResult]
     dialog: Mapping[str, Any] | None = None
     prefill: Callable[[Host, Any], dict[str, Any]] | None = None
+    choices: Callable[[Host, Any], dict[str, list[dict[str, str]]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -280,3 +280,24 @@ class UserService:
         user = self.get(name)
         with self.host.store.transaction() as conn:
             self._join(conn, user.id, group)
+
+    def groups(self) -> list[str]:
+        """Every group name, sorted."""
+        return [
+            r["name"]
+            for r in self.host.store.query("SELECT name FROM groups ORDER BY name")
+        ]
+
+    def group_members(self, group: str) -> list[User]:
+        """Users in ``group`` or in any group below it, by name."""
+        rows = self.host.store.query(
+            "WITH RECURSIVE tree(id) AS ("
+            " SELECT id FROM groups WHERE name = ?"
+            " UNION SELECT g.id FROM groups g JOIN tree t ON g.parent_id = t.id) "
+            "SELECT DISTINCT u.* FROM users u JOIN user_groups ug ON ug.user_id = u.id "
+            "WHERE ug.group_id IN (SELECT id FROM tree) ORDER BY u.name",
+            (group,),
+        )
+        if not rows and group not in self.groups():
+            raise NotFound(f"no group {group!r}")
+        return [self._build(r) for r in rows]
