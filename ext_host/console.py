@@ -513,6 +513,8 @@ def menu_dialog(kind: str, resource_id: str, item_id: str) -> Any:
         label=item.label,
         resource=getattr(resource, "name", resource_id),
         schema=item.dialog or {},
+        # JSON objects lose their order on the way; the dialog keeps the schema's.
+        order=list((item.dialog or {}).get("properties", {})),
         values=host.menus.prefill(kind, item_id, resource_id),
         choices=host.menus.choices(kind, item_id, resource_id),
     )

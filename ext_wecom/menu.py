@@ -21,6 +21,7 @@ DESCRIPTION_BYTES = 512
 
 DIALOG: dict[str, Any] = {
     "type": "object",
+    "x-submit": "推送 Push",
     "required": ["app", "title"],
     "properties": {
         "app": {"type": "string", "title": "企业应用 App", "minLength": 1},

@@ -268,8 +268,11 @@
     const required = new Set(schema.required || []);
     const values = answer.values || {};
     const choices = answer.choices || {};
+    const properties = schema.properties || {};
+    const order = answer.order || Object.keys(properties);
     form.replaceChildren();
-    for (const [key, prop] of Object.entries(schema.properties || {})) {
+    for (const key of order) {
+      const prop = properties[key];
       const field = el("div", { class: "field", "data-field": key });
       const title = (prop.title || key) + (required.has(key) ? " *" : "");
       field.append(el("label", { for: `d-${key}`, text: title }));
@@ -291,8 +294,9 @@
       field.append(el("p", { class: "error", id: `derror-${key}`, hidden: true }));
       form.append(field);
     }
-    const submit = el("button", { type: "submit", class: "primary", id: "dialog-submit", text: "推送 Push" });
-    if (answer.submit_label) submit.textContent = answer.submit_label;
+    const submit = el("button", {
+      type: "submit", class: "primary", id: "dialog-submit", text: schema["x-submit"] || "确定 OK",
+    });
     const cancel = el("button", { type: "button", id: "dialog-cancel", text: "取消 Cancel" });
     cancel.addEventListener("click", () => { backdrop.hidden = true; });
     form.append(el("div", { class: "buttons" }, submit, cancel));
@@ -344,6 +348,7 @@
         }
       }
       showResult(result, outcome);
+      result.scrollIntoView({ block: "nearest" });
     });
   }
 })();

@@ -68,12 +68,16 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def shot() -> Any:
-    """``shot(page, "name")`` saves a full-page screenshot for reviewers."""
+    """``shot(page, "name")`` saves a full-page screenshot for reviewers;
+    ``shot(page, "name", selector)`` only that element (such as a dialog)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str) -> Path:
+    def take(page: Any, name: str, selector: str = "") -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if selector:
+            page.locator(selector).screenshot(path=str(path))
+        else:
+            page.screenshot(path=str(path), full_page=True)
         return path
 
     return take

@@ -159,6 +159,7 @@ def test_right_click_a_report_and_push_it_with_a_picture(stack, page, shot, tmp_
     Image.new("RGB", (900, 500), (200, 60, 40)).save(picture)
     sign_in(page, stack.url, "/console/resources")
     shot(page, "08-resources")
+    page.set_viewport_size({"width": 1280, "height": 1500})  # the whole dialog
 
     page.click('li[data-id="group-report"] .report-name', button="right")
     page.click('#context-menu li[data-item="wecom.push"]')
@@ -188,7 +189,7 @@ def test_right_click_a_report_and_push_it_with_a_picture(stack, page, shot, tmp_
     assert page.text_content("#skipped-users") == (
         "将跳过 Will be skipped: nobind: no WeChat account (未填写微信账号)"
     )
-    shot(page, "09-push-dialog")
+    shot(page, "09-push-dialog", ".dialog")
 
     page.click("#dialog-submit")
     result = page.locator("#dialog-result ul.lines li")
@@ -197,7 +198,7 @@ def test_right_click_a_report_and_push_it_with_a_picture(stack, page, shot, tmp_
         "已送达 Received: 1 member(s)",
         "跳过 Skipped: nobind — no WeChat account (未填写微信账号)",
     ]
-    shot(page, "10-push-result")
+    shot(page, "10-push-result", ".dialog")
 
     (card,) = stack.sandbox.inbox(MEMBER)
     article = card["news"]["articles"][0]
