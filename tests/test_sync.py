@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
 
 from ext_host.errors import HostError
@@ -481,15 +482,18 @@ def test_the_lookup_stops_before_wecom_blocks_it(host, sandbox):
     assert applied["users"]["skipped"] == [*skipped, zs, DISABLED_SKIP]
     assert applied["users"]["bind"] == []
     assert sandbox.call_count("user/getuserid") == 79
-    host.store.kv_delete("wecom.getuserid.misses", f"{CORPID}:{_today()}")
-    found = plan_of(host)
-    assert [u["user"] for u in found["users"]["bind"]] == ["zs"]
-
-
-def _today() -> str:
-    from ext_wecom.sync import _china_day
-
-    return _china_day()
+    token = requests.get(
+        f"{sandbox.url}/cgi-bin/gettoken",
+        params={"corpid": CORPID, "corpsecret": CONTACTS_SECRET},
+        timeout=10,
+    ).json()["access_token"]
+    answer = requests.post(
+        f"{sandbox.url}/cgi-bin/user/getuserid",
+        params={"access_token": token},
+        json={"mobile": "13800000001"},
+        timeout=10,
+    ).json()
+    assert answer == {"errcode": 0, "errmsg": "ok", "userid": "zhangsan"}
 
 
 def test_seats_set_too_high_meets_wecoms_block_and_says_so(make_host, wecom_archive):
