@@ -281,10 +281,12 @@ def panel(name: str) -> Any:
     if request.method == "POST":
         for field in _fields(spec):
             key = field["key"]
+            text = request.form.get(key, "")
             if field["type"] == "boolean":
-                submitted[key] = request.form.get(key) == "1"
-            else:
-                submitted[key] = request.form.get(key, "")
+                submitted[key] = text == "1"
+            elif text.strip() or field["type"] in ("string", None):
+                submitted[key] = text
+            # An empty number field is left as it was: the store has no "unset".
         try:
             problems = host.options.set(name, submitted)
         except ValidationError as exc:

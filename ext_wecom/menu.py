@@ -123,7 +123,7 @@ def _choices(host: Any, report: Any) -> dict[str, list[dict[str, str]]]:
             }
         )
     groups = []
-    for group in host.users.groups():
+    for group in sorted(g.name for g in host.users.groups()):
         members = host.users.group_members(group)
         missing = [u.name for u in members if _why_skipped(u)]
         groups.append(
