@@ -157,6 +157,8 @@ def login() -> Any:
             sign_in(host, user.name)
             log.info("console: %s signed in", user.name)
             return redirect(_safe_next(request.args.get("next")))
+        # Limitation: failed sign-ins are logged, not throttled; a per-name and
+        # per-address back-off in the store would slow password guessing.
         log.warning("console: refused sign-in for %r", name)
         error = (
             "用户名或密码错误，或不是管理员 Wrong name or password, or not an "
