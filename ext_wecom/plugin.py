@@ -8,7 +8,7 @@ import click
 
 from ext_host.api import ActionResult, PanelAction, UserField, hookimpl
 
-from . import apps, commands, menu, oauth, portal, push, settings
+from . import apps, commands, menu, oauth, push, settings
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -89,6 +89,9 @@ class WeComExtension:
 
     @hookimpl
     def http_routes(self, host: Any) -> list[Any]:
+        # The portal needs Flask (~100 ms to import): only the web server loads it.
+        from . import portal
+
         return portal.routes(host)
 
     @hookimpl
