@@ -24,7 +24,7 @@ def test_every_benchmark_runs_in_smoke_mode() -> None:
     for case in (
         "ext-host --help",
         "ext-host push (1 member)",
-        "2 ext warm (loading only)",
+        "2 ext warm (loading)",
         "report page, signed in",
         "tap: portal + code + report",
     ):
