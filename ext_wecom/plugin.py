@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from ext_host.api import ActionResult, PanelAction, UserField, hookimpl
+from ext_host.api import ActionResult, HostError, PanelAction, UserField, hookimpl
 
-from . import apps, commands, menu, oauth, push, settings
+from . import apps, commands, menu, oauth, push, settings, sync
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -46,6 +46,25 @@ def _test_connection(host: Any, values: dict[str, Any]) -> ActionResult:
     )
 
 
+def _sync(apply_changes: bool) -> Any:
+    def run(host: Any, values: dict[str, Any]) -> ActionResult:
+        try:
+            plan = sync.run(host, apply_changes)
+        except HostError as exc:
+            return ActionResult(str(exc), ok=False)
+        lines = plan.lines()
+        if len(lines) > SYNC_MESSAGE_LINES:
+            more = len(lines) - SYNC_MESSAGE_LINES
+            lines = lines[:SYNC_MESSAGE_LINES] + [f"... and {more} more lines"]
+        return ActionResult("\n".join(lines), data=plan.as_dict())
+
+    return run
+
+
+#: The panel shows this many lines of the sync plan; ``data`` holds all of it.
+SYNC_MESSAGE_LINES = 200
+
+
 class WeComExtension:
     """Registered by the host once per host; holds no state of its own."""
 
@@ -66,6 +85,8 @@ class WeComExtension:
                     PanelAction(
                         "test_connection", "测试连接 Test connection", _test_connection
                     ),
+                    PanelAction("sync_preview", "预览同步 Preview sync", _sync(False)),
+                    PanelAction("sync_apply", "同步成员 Sync members", _sync(True)),
                 )
             )
         ]
