@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -159,6 +158,9 @@ def _build(raw: dict[str, Any], source: str) -> Manifest:
         ) from None
     depends = []
     for text in raw.get("depends", []):
+        # ~20 ms to import (it pulls in marker parsing): only when there are any.
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
             req = Requirement(text)
         except InvalidRequirement:
