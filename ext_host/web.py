@@ -37,6 +37,10 @@ def create_app(host: Host) -> Flask:
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=host.config.session_lifetime),
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        # A session lasts session_lifetime from sign-in (sessions.current_user
+        # checks it), so re-signing the cookie on every page only cost time:
+        # about a fifth of a report page.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.extensions["ext_host"] = host
 

@@ -8,7 +8,7 @@ import click
 
 from ext_host.api import ActionResult, HostError, PanelAction, UserField, hookimpl
 
-from . import apps, commands, menu, oauth, portal, push, settings, sync
+from . import apps, commands, menu, oauth, push, settings, sync
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -148,6 +148,9 @@ class WeComExtension:
 
     @hookimpl
     def http_routes(self, host: Any) -> list[Any]:
+        # The portal needs Flask (~100 ms to import): only the web server loads it.
+        from . import portal
+
         return portal.routes(host)
 
     @hookimpl
