@@ -144,6 +144,10 @@ class ReportService:
         tmp.unlink(missing_ok=True)
         conn = sqlite3.connect(tmp)
         try:
+            # A throw-away file until it is renamed into place: no journal and
+            # no fsync per statement (that made a 60-row build take 150 ms).
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
             conn.executescript(sql)
             conn.commit()
         except sqlite3.Error as exc:
