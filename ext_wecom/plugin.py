@@ -8,7 +8,7 @@ import click
 
 from ext_host.api import ActionResult, PanelAction, UserField, hookimpl
 
-from . import apps, commands, menu, oauth, portal, push, settings
+from . import apps, commands, menu, oauth, portal, push, push_console, settings
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -89,7 +89,7 @@ class WeComExtension:
 
     @hookimpl
     def http_routes(self, host: Any) -> list[Any]:
-        return portal.routes(host)
+        return portal.routes(host) + push_console.routes(host)
 
     @hookimpl
     def cli_commands(self, host: Any) -> list[click.Command]:
