@@ -453,7 +453,7 @@ def deliver(host: Any, client: WeComClient, chunk: Chunk, policy: RetryPolicy) -
     retrying = Retrying(
         stop=stop_after_attempt(policy.attempts),
         wait=wait_exponential_jitter(
-            initial=policy.wait, max=policy.maximum, jitter=policy.wait
+            multiplier=policy.wait, max=policy.maximum, jitter=policy.wait
         ),
         retry=retry_if_exception(_transient),
         before_sleep=lambda state: log.warning(
