@@ -123,23 +123,40 @@ def _sign_in_needed(host: Host) -> Any:
 
 
 class ServerThread:
-    """A waitress server on a background thread; ``url`` is its base URL."""
+    """A waitress server on a background thread; ``url`` is its base URL.
+
+    The thread runs waitress's event loop one poll at a time and closes every
+    socket itself when asked to stop, so no socket is closed under a running
+    ``select`` (which fails with EBADF).
+    """
 
     def __init__(
         self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 8
     ):
-        self._server = create_server(app, host=host, port=port, threads=threads)
-        self.port = self._server.effective_port  # type: ignore[union-attr]
+        self._server: Any = create_server(app, host=host, port=port, threads=threads)
+        self.port = self._server.effective_port
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"ext-host-web-{self.port}", daemon=True
+        )
+
+    def _run(self) -> None:
+        server = self._server
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def start(self) -> ServerThread:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=5)
+        self._stopping.set()
+        self._server.pull_trigger()
+        self._thread.join(timeout=10)
 
 
 def start_server(host: Host, port: int = 0) -> ServerThread:
