@@ -135,4 +135,6 @@ def test_wrong_corpid_says_where_to_copy_it_from(stack):
     assert str(info.value).startswith(
         "no app could be reached: secret #1: WeCom gettoken failed: errcode 40013 ("
     )
-    assert str(info.value).endswith("; the CorpID is wrong; copy it from 我的企业 > 企业ID")
+    assert str(info.value).endswith(
+        "; the CorpID is wrong; copy it from 我的企业 > 企业ID"
+    )
