@@ -1,4 +1,5 @@
-"""The host's web app (Flask): report pages, the mobile home, extension routes.
+"""The host's web app (Flask): report pages, the mobile home, uploaded
+pictures, the console (:mod:`.console`, at ``/console``), extension routes.
 
 Served in production by waitress (:func:`serve`); tests and the demo run
 :func:`start_server` in a thread on a free loopback port.
@@ -12,9 +13,10 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, send_file, url_for
 from waitress.server import create_server
 
+from . import console, uploads
 from .errors import HostError, NotFound
 from .sessions import current_user, sign_out
 
@@ -91,6 +93,17 @@ def create_app(host: Host) -> Flask:
             title="已退出 Signed out",
             message="您已退出。 You are signed out.",
         )
+
+    @app.get("/uploads/<name>")
+    def uploaded(name: str) -> Any:
+        """Pictures uploaded in the console, public so WeCom clients can fetch
+        them from the card; names are random and unguessable."""
+        path = uploads.picture_file(host, name)
+        response = send_file(path, max_age=7 * 24 * 3600)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    console.register(app, host)
 
     taken = {str(rule) for rule in app.url_map.iter_rules()}
     for ext, route in host.unique("http_routes", lambda r: r.rule, "route", taken):

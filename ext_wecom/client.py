@@ -156,13 +156,14 @@ class WeComClient:
 
     # -- token ---------------------------------------------------------------
 
-    def token(self) -> str:
+    def token(self, force: bool = False) -> str:
         """The cached access token; fetched (by one caller at a time) when
-        missing or within :data:`TOKEN_MARGIN` seconds of its expiry."""
+        missing or within :data:`TOKEN_MARGIN` seconds of its expiry, or
+        always with ``force`` (which checks that the secret still works)."""
         cached = self.store.kv_get(TOKEN_NS, self.cache_key, now=self.now())
-        if cached:
+        if cached and not force:
             return str(cached)
-        return self.refresh()
+        return self.refresh(stale=str(cached) if cached else None)
 
     def refresh(self, stale: str | None = None) -> str:
         """Fetch a token unless another caller just did.
