@@ -64,6 +64,7 @@ UNFINISHED = (PENDING, SENDING, DEFERRED)
 MIGRATION = """
 ALTER TABLE wecom_pushes ADD COLUMN updated_at REAL;
 ALTER TABLE wecom_pushes ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE wecom_pushes ADD COLUMN described TEXT NOT NULL DEFAULT '';
 CREATE TABLE wecom_push_chunks (
     id INTEGER PRIMARY KEY,
     push_id INTEGER NOT NULL REFERENCES wecom_pushes(id) ON DELETE CASCADE,
@@ -220,20 +221,21 @@ def create(
     with host.store.transaction() as conn:
         cur = conn.execute(
             "INSERT INTO wecom_pushes (report_id, agentid, app_name, title, request, "
-            "touser, skipped, state, actor, created_at, updated_at, notes) "
-            "VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "touser, skipped, state, actor, created_at, updated_at, notes, described) "
+            "VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 report_id,
                 agentid,
                 app_name,
                 json.dumps(request, ensure_ascii=False),
-                recipients.describe(),
+                "@all" if recipients.everyone else "|".join(recipients.users),
                 json.dumps([n for n, _ in recipients.skipped], ensure_ascii=False),
                 PENDING,
                 actor or "",
                 now,
                 now,
                 json.dumps(notes, ensure_ascii=False),
+                recipients.describe(),
             ),
         )
         push_id = int(cur.lastrowid or 0)

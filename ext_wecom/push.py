@@ -388,7 +388,7 @@ def result_of(host: Any, push_id: int) -> PushResult:
         skipped=[r["id"] for r in people if r["kind"] == "host_user"],
         notes=json.loads(row["notes"] or "[]"),
         state=row["state"],
-        described=row["touser"],
+        described=row["described"],
         calls=len(chunks),
         failed=failed,
         deferred=sum(c["users"] for c in deferred),

@@ -161,7 +161,7 @@ def build(host: Any) -> click.Group:
     def history_cmd(limit: int, as_json: bool) -> None:
         """The latest pushes: id, time, app, state, recipients, title."""
         rows = host.store.query(
-            "SELECT id, created_at, app_name, agentid, state, touser, title, actor "
+            "SELECT id, created_at, app_name, agentid, state, described, title, actor "
             "FROM wecom_pushes ORDER BY id DESC LIMIT ?",
             (limit,),
         )
@@ -173,7 +173,7 @@ def build(host: Any) -> click.Group:
         for r in rows:
             click.echo(
                 f"{r['id']}  {_when(r['created_at'])}  {r['app_name']}  "
-                f"{r['state']}  {r['touser']}  {r['title']}"
+                f"{r['state']}  {r['described']}  {r['title']}"
             )
 
     @group.command("show")

@@ -27,7 +27,7 @@ LIST = """{% extends "base.html" %}
 {% for p in pushes %}
 <tr><td><a href="/console/wecom/pushes/{{ p.id }}">{{ p.id }}</a></td>
 <td>{{ when(p.created_at) }}</td><td>{{ p.app_name }}</td>
-<td class="state">{{ p.state }}</td><td>{{ p.touser }}</td><td>{{ p.title }}</td>
+<td class="state">{{ p.state }}</td><td>{{ p.described }}</td><td>{{ p.title }}</td>
 <td>{{ p.actor or "-" }}</td></tr>
 {% else %}
 <tr><td colspan="7">还没有推送 No pushes yet</td></tr>

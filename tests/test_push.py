@@ -37,7 +37,7 @@ def test_push_sends_one_news_card_to_the_bound_member(stack):
     assert [m["news"]["articles"][0]["title"] for m in inbox] == ["1分组报表"]
     assert result.message.startswith("push 1: sent to 1 member(s) via app DEMO (msgid ")
     row = stack.host.store.query_one("SELECT state, errcode, touser FROM wecom_pushes")
-    assert tuple(row) == ("sent", 0, "1 member(s)")
+    assert tuple(row) == ("sent", 0, MEMBER)
     rows = stack.host.store.query(
         "SELECT kind, id, source, chunk_seq, state FROM wecom_push_recipients"
     )
