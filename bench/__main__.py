@@ -30,7 +30,7 @@ def run_one(key: str, module_name: str, smoke: bool) -> list[Row]:
         return [Row(key, "-", "skipped", note=f"{module_name} is not there yet")]
     try:
         module = importlib.import_module(module_name)
-        main = module.main
+        main = getattr(module, "bench_rows", None) or module.main
         takes_smoke = "smoke" in inspect.signature(main).parameters
         rows = main(smoke=smoke) if takes_smoke else main()
         return [Row.of(r) for r in rows]

@@ -94,6 +94,10 @@ class HostGroup(click.Group):
 
     def _extension_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         obj = ctx.find_object(Context)
+        if obj is None and ctx.params:
+            # click resolves the subcommand before the group's callback runs,
+            # so build the context from the already parsed global options.
+            obj = _context_from(ctx)
         if obj is None:
             return {}
         try:
@@ -184,15 +188,20 @@ def cli(
     if isinstance(ctx.obj, Context):
         return  # built by HostGroup.parse_args from the same options
     setup_logging(debug)
+    if not isinstance(ctx.obj, Context):
+        _context_from(ctx)
+
+
+def _context_from(ctx: click.Context) -> Context:
+    params = ctx.params
     overrides = {
-        "data_dir": data_dir,
-        "extensions_dir": extensions_dir,
-        "strict": strict,
-        "trace": trace,
+        key: params.get(key)
+        for key in ("data_dir", "extensions_dir", "strict", "trace")
     }
-    obj = Context(config, overrides, debug)
+    obj = Context(params.get("config"), overrides, bool(params.get("debug")))
     ctx.obj = obj
     ctx.call_on_close(obj.close)
+    return obj
 
 
 def host_of(ctx: click.Context) -> Any:

@@ -162,8 +162,11 @@ class ServerThread:
         server = self._server
         while not self._stopping.is_set():
             server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+        # The trigger stays open: stop() may still be pulling it; it is
+        # closed there, after this thread has ended.
         for channel in list(server._map.values()):
-            channel.close()
+            if channel is not server.trigger:
+                channel.close()
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def start(self) -> ServerThread:
@@ -174,6 +177,7 @@ class ServerThread:
         self._stopping.set()
         self._server.pull_trigger()
         self._thread.join(timeout=10)
+        self._server.trigger.close()
 
 
 def start_server(host: Host, port: int = 0) -> ServerThread:

@@ -148,10 +148,11 @@ class WeComExtension:
 
     @hookimpl
     def http_routes(self, host: Any) -> list[Any]:
-        # The portal needs Flask (~100 ms to import): only the web server loads it.
-        from . import portal
+        # The portal and the push pages need Flask (~100 ms to import): only
+        # the web server loads them.
+        from . import portal, push_console
 
-        return portal.routes(host)
+        return portal.routes(host) + push_console.routes(host)
 
     @hookimpl
     def cli_commands(self, host: Any) -> list[click.Command]:

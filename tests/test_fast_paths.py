@@ -61,11 +61,12 @@ def test_help_lists_extension_commands_from_a_cache(tmp_path, wecom_archive):
         "wecom",
     ]
     assert (
-        "push     Push REPORT to WeCom as a news card (推送到企业号)." in first.stdout
+        "push     Push reports to WeCom (推送到企业号) and follow what became of them."
+        in first.stdout
     )
     cache = json.loads((tmp_path / "data" / CACHE_NAME).read_text(encoding="utf-8"))
     assert cache["commands"] == {
-        "push": "Push REPORT to WeCom as a news card (推送到企业号).",
+        "push": "Push reports to WeCom (推送到企业号) and follow what became of them.",
         "wecom": "WeCom: apps, links.",
     }
     # The second listing does not start the host: the unpacked copy it would
@@ -77,7 +78,9 @@ def test_help_lists_extension_commands_from_a_cache(tmp_path, wecom_archive):
     # A command still runs through the real extension, with its own help.
     push_help = cli(tmp_path, "push", "--help")
     assert push_help.returncode == 0, push_help.stderr
-    assert push_help.stdout.startswith("Usage: ext-host push [OPTIONS] REPORT\n")
+    assert push_help.stdout.startswith(
+        "Usage: ext-host push [OPTIONS] COMMAND [ARGS]...\n"
+    )
 
 
 def test_help_follows_disable_and_removal(tmp_path, wecom_archive):

@@ -99,6 +99,7 @@ class Sandbox:
         server.pull_trigger()
         if thread is not None:
             thread.join(timeout=10)
+        server.trigger.close()
         logger.info("sandbox at %s stopped", self.url)
 
     @staticmethod
@@ -107,8 +108,11 @@ class Sandbox:
         # thread: closing them from another thread races the running select().
         while not stopping.is_set():
             server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+        # The trigger stays open: stop() may still be pulling it; it is
+        # closed there, after this thread has ended.
         for channel in list(server._map.values()):
-            channel.close()
+            if channel is not server.trigger:
+                channel.close()
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def __enter__(self) -> Sandbox:
