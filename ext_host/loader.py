@@ -14,6 +14,7 @@ import importlib.util
 import logging
 import os
 import shutil
+import stat
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 import importlib_metadata
 
 from . import ENTRY_POINT_GROUP
-from .archive import Limits, extract, file_sha256, inspect
+from .archive import Limits, extract, file_sha256
 from .errors import ArchiveError, ExtensionError, HostError, ManifestError
 from .manifest import MANIFEST_NAME, Manifest, parse_manifest
 
@@ -42,6 +43,7 @@ class Candidate:
     sha256: str = ""
     code_dir: Path | None = None  # where its package can be imported from
     error: str = ""
+    exc: Exception | None = None  # what ``error`` describes, for strict mode
 
 
 @dataclass
@@ -60,6 +62,7 @@ class ExtensionRecord:
     manifest: Manifest | None = None
     plugin: Any = None
     code_dir: Path | None = None
+    sha256: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,56 +80,91 @@ class ExtensionRecord:
 def discover_archives(folder: Path) -> list[Path]:
     """The ``*.ext`` files of ``folder``, each real file once, sorted by name.
 
-    Hidden files, partial uploads and other files are ignored; two paths that
-    reach the same file (a symlink) count once.
+    Hidden files (``.staging`` and its partial uploads among them) and other
+    files are ignored.  Two paths that reach the same file (a symlink, a
+    hard link) count once: the path that is not a symlink wins, then the
+    first by name, so the choice never depends on listing order.
     """
     if not folder.is_dir():
         return []
-    seen: set[Path] = set()
-    found = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+    by_file: dict[tuple[int, int], list[Path]] = {}
+    for entry in folder.iterdir():
         if entry.name.startswith(".") or entry.suffix != ".ext":
             continue
-        if not entry.is_file():
+        try:
+            st = entry.stat()
+        except OSError:
+            log.warning("ignoring %s: it points at nothing", entry)
             continue
-        real = entry.resolve()
-        if real in seen:
+        if not stat.S_ISREG(st.st_mode):
             continue
-        seen.add(real)
-        found.append(entry)
-    return found
+        by_file.setdefault((st.st_dev, st.st_ino), []).append(entry)
+    chosen = [
+        min(paths, key=lambda p: (p.is_symlink(), p.name)) for paths in by_file.values()
+    ]
+    return sorted(chosen, key=lambda p: p.name)
+
+
+def cache_folder(cache_dir: Path, archive: Path, sha256: str) -> Path:
+    """Where the unpacked copy of ``archive`` (with digest ``sha256``) lives."""
+    return cache_dir / f"{archive.stem}-{sha256[:16]}"
 
 
 def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
     """Validate an archive and make sure its unpacked copy is in the cache.
 
-    A warm cache (a folder named after the archive's digest) is reused without
-    unpacking or re-hashing the files in it.
+    A warm cache (a folder named after the archive's digest, which only ever
+    appears complete) is reused without unpacking or re-hashing the files in
+    it; only the archive itself is hashed to find the folder.
     """
     candidate = Candidate(source=str(path), archive=path)
     try:
         candidate.sha256 = file_sha256(path)
-        name_hint = path.stem
-        target = cache_dir / f"{name_hint}-{candidate.sha256[:16]}"
+        target = cache_folder(cache_dir, path, candidate.sha256)
         if (target / MANIFEST_NAME).is_file():
             text = (target / MANIFEST_NAME).read_text(encoding="utf-8")
             candidate.manifest = parse_manifest(text, f"{path.name}: {MANIFEST_NAME}")
         else:
-            candidate.manifest, _ = inspect(path, limits)
-            extract(path, target, limits)
-            _prune_cache(cache_dir, name_hint, keep=target)
+            candidate.manifest = extract(path, target, limits).manifest
+            prune_cache(cache_dir, path.stem, keep=target)
         candidate.code_dir = target
     except (ArchiveError, ManifestError) as exc:
-        candidate.error = str(exc)
+        candidate.error, candidate.exc = str(exc), exc
     except OSError as exc:
         candidate.error = f"{path.name}: cannot read ({exc.strerror})"
+        candidate.exc = exc
     return candidate
 
 
-def _prune_cache(cache_dir: Path, name_hint: str, keep: Path) -> None:
-    for old in cache_dir.glob(f"{name_hint}-*"):
-        if old != keep and old.is_dir() and len(old.name) == len(keep.name):
-            shutil.rmtree(old, ignore_errors=True)
+#: Unpacked versions kept per archive name, newest first.  Another host
+#: process may still run an older one, so the previous versions stay.
+CACHE_VERSIONS_KEPT = 3
+
+
+def prune_cache(
+    cache_dir: Path, stem: str, keep: Path | None = None, versions: int = 0
+) -> None:
+    """Delete unpacked copies of archive ``stem`` beyond the newest
+    ``versions`` (default :data:`CACHE_VERSIONS_KEPT`); ``keep`` always stays.
+
+    Only folders named exactly ``STEM-<16 hex digits>`` count, so pruning
+    ``demo`` never touches ``demo-extra``'s copies.
+    """
+    versions = versions or CACHE_VERSIONS_KEPT
+    if not cache_dir.is_dir():
+        return
+    mine = [
+        folder
+        for folder in cache_dir.iterdir()
+        if folder.is_dir()
+        and folder.name.rpartition("-")[0] == stem
+        and len(folder.name.rpartition("-")[2]) == 16
+        and folder != keep
+    ]
+    mine.sort(key=lambda f: f.stat().st_mtime, reverse=True)
+    room = versions - (1 if keep is not None else 0)
+    for old in mine[max(room, 0) :]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def discover_entry_points() -> list[Candidate]:
