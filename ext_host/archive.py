@@ -253,7 +253,7 @@ def _check_entries(
         )
     seen: dict[str, str] = {}
     for info in infos:
-        name = info.filename
+        name = info.orig_filename  # zipfile cuts ``filename`` at a NUL
         rule = _check_name(name)
         if rule is None:
             rule = _entry_kind(info)
@@ -266,11 +266,13 @@ def _check_entries(
             )
         key = unicodedata.normalize("NFC", name.rstrip("/")).casefold()
         if rule is None and key in seen:
-            rule = (
-                "duplicate name"
-                if seen[key] == name
-                else f"name collides with {seen[key]!r} ignoring case"
-            )
+            other = seen[key]
+            if other == name:
+                rule = "duplicate name"
+            elif _nfc(other) == _nfc(name):
+                rule = f"name is {other!r} written in another Unicode form"
+            else:
+                rule = f"name collides with {other!r} ignoring case"
         if rule:
             raise ArchiveError(f"{source}: entry {name!r} refused: {rule}")
         seen[key] = name
@@ -287,6 +289,10 @@ def _check_entries(
                     "file, not a folder"
                 )
     return seen
+
+
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
 
 
 def _open_zip(path: Path, source: str, limits: Limits) -> zipfile.ZipFile:

@@ -85,6 +85,7 @@ def install_archive(
             fh.flush()
             os.fsync(fh.fileno())
         info = check(tmp, limits, source=display)
+        _check_host_version(info, display)
         target, previous = _target_for(folder, info, display)
         if previous is not None and file_sha256(target) == info.sha256:
             tmp.unlink()
@@ -144,6 +145,18 @@ def install_archive(
         needs=needs,
         previous_version=previous or "",
     )
+
+
+def _check_host_version(info: ArchiveInfo, display: str) -> None:
+    from . import __version__
+
+    supported = info.manifest.host
+    if supported and not supported.contains(_version(__version__), prereleases=True):
+        raise ArchiveError(
+            f"{display}: {info.manifest.name} {info.manifest.version} requires host "
+            f"{supported}, this host is {__version__}; install a version of the "
+            "extension made for this host"
+        )
 
 
 def _version(text: str) -> Any:
