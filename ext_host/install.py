@@ -219,14 +219,28 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _remove_stale(staging: Path) -> None:
+    """Delete staged uploads whose process died (named ``PID-TIME.ext.part``)
+    or that are older than :data:`STALE_SECONDS`."""
     cutoff = time.time() - STALE_SECONDS
-    for part in staging.glob("*.part"):
+    for part in staging.glob("*.ext.part"):
         try:
-            if part.stat().st_mtime < cutoff:
+            if part.stat().st_mtime < cutoff or not _alive(part.name.split("-")[0]):
                 part.unlink()
                 log.info("removed %s, left over from an interrupted upload", part)
         except OSError:
             continue
+
+
+def _alive(pid_text: str) -> bool:
+    if not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_if_empty(staging: Path) -> None:
