@@ -282,10 +282,10 @@ def _check_entries(
         parts = unicodedata.normalize("NFC", info.filename).casefold().split("/")
         for depth in range(1, len(parts)):
             folder = "/".join(parts[:depth])
-            other = seen.get(folder)
-            if other is not None and not other.endswith("/"):
+            holder = seen.get(folder)
+            if holder is not None and not holder.endswith("/"):
                 raise ArchiveError(
-                    f"{source}: entry {info.filename!r} refused: {other!r} is a "
+                    f"{source}: entry {info.filename!r} refused: {holder!r} is a "
                     "file, not a folder"
                 )
     return seen

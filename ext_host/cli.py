@@ -53,6 +53,10 @@ class HostGroup(click.Group):
 
     def _extension_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         obj = ctx.find_object(Context)
+        if obj is None and ctx.params:
+            # click resolves the subcommand before the group's callback runs,
+            # so build the context from the already parsed global options.
+            obj = _context_from(ctx)
         if obj is None:
             return {}
         try:
@@ -103,15 +107,20 @@ def cli(
 ) -> None:
     """ext-host: a report server with packaged extensions (such as WeCom)."""
     setup_logging(debug)
+    if not isinstance(ctx.obj, Context):
+        _context_from(ctx)
+
+
+def _context_from(ctx: click.Context) -> Context:
+    params = ctx.params
     overrides = {
-        "data_dir": data_dir,
-        "extensions_dir": extensions_dir,
-        "strict": strict,
-        "trace": trace,
+        key: params.get(key)
+        for key in ("data_dir", "extensions_dir", "strict", "trace")
     }
-    obj = Context(config, overrides, debug)
+    obj = Context(params.get("config"), overrides, bool(params.get("debug")))
     ctx.obj = obj
     ctx.call_on_close(obj.close)
+    return obj
 
 
 def host_of(ctx: click.Context) -> Any:

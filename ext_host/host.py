@@ -366,7 +366,8 @@ class Host:
             record.hooks = []
             forget_import(manifest, record.code_dir)
             record.state = FAILED
-            record.message = f"{step} failed: {describe_exception(exc)}"
+            reason = describe_exception(exc, record.code_dir)
+            record.message = f"{step} failed: {reason}"
             log.error("extension %s failed: %s", record.name, record.message)
             if self.config.strict:
                 raise
@@ -408,7 +409,8 @@ class Host:
         try:
             return call()
         except Exception as exc:
-            message = f"hook {hook} failed: {describe_exception(exc)}"
+            reason = describe_exception(exc, record.code_dir)
+            message = f"hook {hook} failed: {reason}"
             log.error("extension %s: %s", record.name, message)
             if self.config.strict:
                 raise

@@ -16,12 +16,14 @@ import os
 import shutil
 import stat
 import sys
+import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import importlib_metadata
+import pluggy
 
 from . import ENTRY_POINT_GROUP
 from .archive import Limits, extract, file_sha256
@@ -29,6 +31,8 @@ from .errors import ArchiveError, ExtensionError, HostError, ManifestError
 from .manifest import MANIFEST_NAME, Manifest, parse_manifest
 
 log = logging.getLogger(__name__)
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
 
 LOADED, DISABLED, FAILED, BLOCKED = "loaded", "disabled", "failed", "blocked"
 
@@ -308,15 +312,28 @@ def forget_import(manifest: Manifest, code_dir: Path | None) -> None:
             sys.path.remove(entry)
 
 
-def describe_exception(exc: BaseException) -> str:
-    """A one-line account of ``exc``, pointing at the extension's own frame."""
+def describe_exception(exc: BaseException, code_dir: Path | None = None) -> str:
+    """A one-line account of ``exc``, pointing at the extension's own frame
+    (the last one under ``code_dir``, else the last outside site-packages)."""
     if isinstance(exc, HostError):
         return str(exc)
-    where = ""
+    if isinstance(exc, pluggy.PluginValidationError):
+        # pluggy's message spans lines: the plugin, the definition, the rule.
+        return " ".join(str(exc).splitlines()[1:]) or str(exc)
+    own = os.fspath(Path(code_dir).resolve()) + os.sep if code_dir else None
+    where = fallback = ""
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if "ext-cache" in filename or "site-packages" not in filename:
-            where = f" ({Path(filename).name}:{tb.tb_lineno})"
+        here = f" ({Path(filename).name}:{tb.tb_lineno})"
+        if own and filename.startswith(own):
+            where = here
+        elif (
+            not filename.startswith(("<", _STDLIB)) and "site-packages" not in filename
+        ):
+            fallback = here
         tb = tb.tb_next
-    return f"{type(exc).__name__}: {exc}{where}"
+    if isinstance(exc, SyntaxError):
+        where = fallback = ""  # its message names the file and line already
+    text = " ".join(str(exc).split("\n"))
+    return f"{type(exc).__name__}: {text}{where or fallback}"
