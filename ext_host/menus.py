@@ -41,6 +41,14 @@ class MenuService:
         resource = self.resource(kind, resource_id)
         return item.prefill(self.host, resource) if item.prefill else {}
 
+    def choices(
+        self, kind: str, item_id: str, resource_id: str
+    ) -> dict[str, list[dict[str, str]]]:
+        """The options of the item's pick-from-a-list fields for this resource."""
+        _, item = self.item(kind, item_id)
+        resource = self.resource(kind, resource_id)
+        return item.choices(self.host, resource) if item.choices else {}
+
     def run(
         self,
         kind: str,

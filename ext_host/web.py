@@ -1,4 +1,5 @@
-"""The host's web app (Flask): report pages, the mobile home, extension routes.
+"""The host's web app (Flask): report pages, the mobile home, uploaded
+pictures, the console (:mod:`.console`, at ``/console``), extension routes.
 
 Served in production by waitress (:func:`serve`); tests and the demo run
 :func:`start_server` in a thread on a free loopback port.
@@ -12,9 +13,10 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, send_file, url_for
 from waitress.server import create_server
 
+from . import console, uploads
 from .errors import HostError, NotFound
 from .sessions import current_user, sign_out
 
@@ -92,6 +94,17 @@ def create_app(host: Host) -> Flask:
             message="您已退出。 You are signed out.",
         )
 
+    @app.get("/uploads/<name>")
+    def uploaded(name: str) -> Any:
+        """Pictures uploaded in the console, public so WeCom clients can fetch
+        them from the card; names are random and unguessable."""
+        path = uploads.picture_file(host, name)
+        response = send_file(path, max_age=7 * 24 * 3600)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    console.register(app, host)
+
     taken = {str(rule) for rule in app.url_map.iter_rules()}
     for ext, route in host.unique("http_routes", lambda r: r.rule, "route", taken):
         endpoint = route.endpoint or f"{ext}.{route.view.__name__}"
@@ -123,23 +136,40 @@ def _sign_in_needed(host: Host) -> Any:
 
 
 class ServerThread:
-    """A waitress server on a background thread; ``url`` is its base URL."""
+    """A waitress server on a background thread; ``url`` is its base URL.
+
+    The thread runs waitress's event loop one poll at a time and closes every
+    socket itself when asked to stop, so no socket is closed under a running
+    ``select`` (which fails with EBADF).
+    """
 
     def __init__(
         self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 8
     ):
-        self._server = create_server(app, host=host, port=port, threads=threads)
-        self.port = self._server.effective_port  # type: ignore[union-attr]
+        self._server: Any = create_server(app, host=host, port=port, threads=threads)
+        self.port = self._server.effective_port
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"ext-host-web-{self.port}", daemon=True
+        )
+
+    def _run(self) -> None:
+        server = self._server
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def start(self) -> ServerThread:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=5)
+        self._stopping.set()
+        self._server.pull_trigger()
+        self._thread.join(timeout=10)
 
 
 def start_server(host: Host, port: int = 0) -> ServerThread:

@@ -78,8 +78,10 @@ class Sandbox:
         )
         self._server = server
         self.url = f"http://{host}:{server.effective_port}"
+        self._stopping = threading.Event()
         self._thread = threading.Thread(
-            target=server.run,
+            target=self._serve,
+            args=(server, self._stopping),
             name=f"wecom-sandbox-{server.effective_port}",
             daemon=True,
         )
@@ -93,16 +95,21 @@ class Sandbox:
         if server is None:
             return
         self._server = self._thread = None
-
-        def close_all() -> None:
-            for channel in list(server._map.values()):
-                channel.close()
-
-        server.trigger.pull_trigger(close_all)
+        self._stopping.set()
+        server.pull_trigger()
         if thread is not None:
-            thread.join(timeout=5)
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            thread.join(timeout=10)
         logger.info("sandbox at %s stopped", self.url)
+
+    @staticmethod
+    def _serve(server: Any, stopping: threading.Event) -> None:
+        # One poll at a time, and every socket closed here, in the loop's own
+        # thread: closing them from another thread races the running select().
+        while not stopping.is_set():
+            server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def __enter__(self) -> Sandbox:
         if self._server is None:
