@@ -57,7 +57,8 @@ def install_archive(
     The archive lands as ``NAME.ext`` (NAME from its manifest), or over the
     archive that already holds extension NAME.  A running host keeps using
     the version it loaded; pass ``host`` to reload it straight away (the
-    config page does), otherwise the message says to restart the host.
+    message then says whether it is in use or still needs a restart),
+    otherwise the message says to restart the host.
     """
     display = Path(filename.replace("\\", "/")).name or "upload"
     if not display.endswith(".ext"):
@@ -133,8 +134,8 @@ def install_archive(
     else:
         needs = "restart"
         message = (
-            f"{what}; the running host keeps the version it loaded: restart it "
-            "(or use Reload on the config page) to load this one"
+            f"{what}; the running host keeps the version it loaded: restart the "
+            "host to load this one"
         )
     return InstallResult(
         name,
@@ -267,10 +268,7 @@ def set_enabled(host: Any, name: str, enabled: bool, reload: bool = False) -> st
     verb = "enabled" if enabled else "disabled"
     if reload:
         return f"{verb} {name}; {host.reload().message}"
-    return (
-        f"{verb} {name}; restart the host (or use Reload on the config page) for "
-        "it to take effect"
-    )
+    return f"{verb} {name}; restart the host for it to take effect"
 
 
 def remove_extension(
@@ -304,7 +302,4 @@ def remove_extension(
     kept = "its settings were deleted" if purge else "its settings are kept"
     if reload:
         return f"removed {name} ({kept}); {host.reload().message}"
-    return (
-        f"removed {name} ({kept}); restart the host (or use Reload on the config "
-        "page) to unload it"
-    )
+    return f"removed {name} ({kept}); restart the host to unload it"

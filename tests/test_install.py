@@ -75,7 +75,7 @@ def test_install_into_an_empty_folder(make_host, tmp_path):
     )
     assert result.message == (
         f"installed demo 1.0.0 as {target}; the running host keeps the version it "
-        "loaded: restart it (or use Reload on the config page) to load this one"
+        "loaded: restart the host to load this one"
     )
     assert result.needs == "restart"
     assert sorted(p.name for p in host.config.extensions_dir.iterdir()) == ["demo.ext"]
@@ -287,8 +287,7 @@ def test_disable_survives_a_restart_and_enable_restores(make_host, tmp_path):
 
     host = make_host([demo(tmp_path, "1.0.0")])
     assert set_enabled(host, "demo", False) == (
-        "disabled demo; restart the host (or use Reload on the config page) for it "
-        "to take effect"
+        "disabled demo; restart the host for it to take effect"
     )
     host.stop()
     again = make_host(
@@ -323,8 +322,7 @@ def test_remove_keeps_settings_unless_purged(make_host, tmp_path):
     folder = host.config.extensions_dir
 
     assert remove_extension(host, "hello") == (
-        "removed hello (its settings are kept); restart the host (or use Reload on "
-        "the config page) to unload it"
+        "removed hello (its settings are kept); restart the host to unload it"
     )
     assert list(folder.iterdir()) == []
     assert host.reload().message == (
