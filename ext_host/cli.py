@@ -227,7 +227,7 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 
 @cli.group()
 def ext() -> None:
-    """Extensions: pack, check, upload, list, enable, disable, remove."""
+    """Extensions: new, pack, check, upload, list, enable, disable, remove."""
 
 
 @ext.command("pack")
@@ -250,11 +250,14 @@ def ext_pack(ctx: click.Context, package_dir: str, output: str | None) -> None:
 
 @ext.command("check")
 @click.argument("archive", type=click.Path(dir_okay=False))
-def ext_check(archive: str) -> None:
+@click.pass_context
+def ext_check(ctx: click.Context, archive: str) -> None:
     """Validate ARCHIVE completely without installing it."""
-    from .archive import check
+    from .archive import Limits, check
 
-    info = check(Path(archive))
+    config = ctx.find_object(Context).config()  # type: ignore[union-attr]
+    limits = Limits(config.max_archive_entries, config.max_archive_bytes)
+    info = check(Path(archive), limits)
     m = info.manifest
     click.echo(
         f"ok: {m.name} {m.version}, {len(info.files)} files, sha256 {info.sha256}"
@@ -266,11 +269,34 @@ def ext_check(archive: str) -> None:
 @click.pass_context
 def ext_upload(ctx: click.Context, archive: str) -> None:
     """Validate ARCHIVE and install it into the extension folder."""
+    from .errors import ArchiveError
     from .install import install_archive
 
     config = ctx.find_object(Context).config()  # type: ignore[union-attr]
-    result = install_archive(config, Path(archive).read_bytes(), Path(archive).name)
+    try:
+        data = Path(archive).read_bytes()
+    except OSError as exc:
+        raise ArchiveError(f"{archive}: cannot read ({exc.strerror})") from None
+    result = install_archive(config, data, Path(archive).name)
     click.echo(result.message)
+
+
+@ext.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False),
+    default=".",
+    help="folder to create the project in (default: the current one)",
+)
+def ext_new(name: str, parent: str) -> None:
+    """Create a working extension project NAME to start from."""
+    from .scaffold import scaffold
+
+    project = scaffold(name, Path(parent))
+    click.echo(f"created {project}")
+    click.echo(f"next: ext-host ext pack {project / ('ext_' + name.replace('-', '_'))}")
 
 
 @ext.command("list")
@@ -288,7 +314,7 @@ def ext_list(ctx: click.Context, as_json: bool) -> None:
     for r in records:
         click.echo(f"{r['name']} {r['version'] or '-'}  {r['state']}  {r['source']}")
         if r["message"]:
-            click.echo(f"    {r['message']}")
+            click.echo(f"    message: {r['message']}")
         if r["hooks"]:
             click.echo(f"    hooks: {', '.join(r['hooks'])}")
     for conflict in host.conflicts:

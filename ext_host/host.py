@@ -6,8 +6,10 @@ fresh one each time and several can live in one process.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +20,7 @@ from packaging.version import Version
 from . import __version__, hookspecs
 from .api import PROJECT
 from .archive import Limits
-from .config import HostConfig
+from .config import LOAD_ENV, HostConfig
 from .errors import ExtensionError
 from .loader import (
     BLOCKED,
@@ -43,6 +45,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class ReloadResult:
+    """What :meth:`Host.reload` did, for the operator."""
+
+    message: str
+    changes: list[str]
+    restart_needed: list[str]  # extensions whose HTTP routes changed
+
+
 class Host:
     """One BI host: configuration, store, extensions and the services on them."""
 
@@ -59,9 +70,6 @@ class Host:
         self.secrets = SecretBox(config.data_dir)
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        if config.trace:
-            self.pm.trace.root.setwriter(lambda msg: log.info("hook %s", msg.rstrip()))
-            self.pm.enable_tracing()
         #: Every extension seen, by name, in load order for the loaded ones.
         self.extensions: dict[str, ExtensionRecord] = {}
         #: Contributions refused because another extension claimed the name.
@@ -88,14 +96,7 @@ class Host:
         """Call ``shutdown`` in reverse load order, then close the store."""
         if not self.started:
             return
-        for record in reversed(self.loaded()):
-            self._guarded(
-                record, "shutdown", partial(self._call_one, record, "shutdown")
-            )
-        for record in self.loaded():
-            self.pm.unregister(record.plugin)
-            if record.manifest is not None:
-                forget_import(record.manifest, record.code_dir)
+        self.unload_extensions()
         self.started = False
         self.store.close()
 
@@ -135,37 +136,40 @@ class Host:
         return candidates
 
     def load_extensions(self) -> None:
-        """Discover, order and load every extension, each inside its own guard."""
-        candidates = self.discover()
+        """Discover, order and load every extension, each inside its own guard.
+
+        Candidates arrive sorted (archives by file name, then entry points by
+        name), so which of two same-named extensions wins never depends on
+        how the folder was listed.
+        """
         records: dict[str, ExtensionRecord] = {}
         chosen: dict[str, Candidate] = {}
         only = self.config.load_only
 
-        for cand in candidates:
+        def add(record: ExtensionRecord) -> None:
+            key = record.name
+            if key in records:
+                key = f"{record.name} ({record.source})"
+            records[key] = record
+
+        for cand in self.discover():
             if cand.manifest is None:
-                name = Path(cand.source).stem if cand.archive else cand.source
-                records[name] = ExtensionRecord(
-                    name=name, source=cand.source, state=FAILED, message=cand.error
-                )
-                log.error("extension %s failed: %s", name, cand.error)
+                name = cand.archive.stem if cand.archive else cand.source
+                self._refuse(cand.error, cand.exc)
+                add(ExtensionRecord(name, cand.source, FAILED, cand.error))
                 continue
             m = cand.manifest
-            if only is not None and m.name not in only:
-                continue
             if m.name in chosen:
                 first = chosen[m.name].source
-                records.setdefault(
-                    f"{m.name} ({cand.source})",
+                message = (
+                    f"duplicate extension name {m.name!r}: {cand.source} refused, "
+                    f"{first} is used; remove one of them"
+                )
+                self._refuse(message)
+                add(
                     ExtensionRecord(
-                        name=m.name,
-                        source=cand.source,
-                        state=FAILED,
-                        version=str(m.version),
-                        message=(
-                            f"duplicate extension name {m.name!r}: {cand.source} "
-                            f"refused, {first} is used; remove one of them"
-                        ),
-                    ),
+                        m.name, cand.source, FAILED, message, str(m.version)
+                    )
                 )
                 continue
             chosen[m.name] = cand
@@ -179,8 +183,12 @@ class Host:
                 priority=m.priority,
                 manifest=m,
                 code_dir=cand.code_dir,
+                sha256=cand.sha256,
             )
-            if not self.is_enabled(m.name):
+            if only is not None and m.name not in only:
+                record.state = DISABLED
+                record.message = f"not named in {LOAD_ENV}"
+            elif not self.is_enabled(m.name):
                 record.state, record.message = DISABLED, "disabled by the operator"
             elif m.host and not m.host.contains(self.version, prereleases=True):
                 record.state = FAILED
@@ -188,7 +196,8 @@ class Host:
                     f"requires host {m.host}, this host is {self.version}; "
                     "install a version of the extension made for this host"
                 )
-            records[m.name] = record
+                self._refuse(record.message)
+            add(record)
 
         active = [
             r.manifest for r in records.values() if r.state == LOADED and r.manifest
@@ -198,16 +207,16 @@ class Host:
                 sequence = order(active)
                 break
             except ExtensionError as exc:
+                self._refuse(str(exc), exc)
                 cycle = str(exc).rsplit(": ", 1)[1].split(" -> ")
                 for name in set(cycle):
                     records[name].state = FAILED
                     records[name].message = f"{exc}; remove one of the dependencies"
                 active = [m for m in active if m.name not in cycle]
 
-        self.extensions = {}
-        for manifest in sequence:
-            self.extensions[manifest.name] = records.pop(manifest.name)
-        self.extensions.update(records)
+        extensions = {m.name: records.pop(m.name) for m in sequence}
+        extensions.update(records)
+        self.extensions = extensions
 
         for manifest in sequence:
             record = self.extensions[manifest.name]
@@ -215,8 +224,74 @@ class Host:
             if problem:
                 record.state, record.message = BLOCKED, problem
                 log.error("extension %s blocked: %s", record.name, problem)
+                self._refuse(f"extension {record.name!r} blocked: {problem}")
                 continue
             self._load_one(record)
+
+    def _refuse(self, message: str, exc: BaseException | None = None) -> None:
+        """In strict mode, raise instead of recording a failure."""
+        if not self.config.strict:
+            return
+        if exc is not None:
+            raise exc
+        raise ExtensionError(message)
+
+    def unload_extensions(self) -> None:
+        """Call ``shutdown`` in reverse load order, then unregister every
+        extension and forget its modules.  The store stays open."""
+        for record in reversed(self.loaded()):
+            self._guarded(
+                record, "shutdown", partial(self._call_one, record, "shutdown")
+            )
+        for record in self.loaded():
+            if record.plugin is not None and self.pm.is_registered(record.plugin):
+                self.pm.unregister(record.plugin)
+            if record.manifest is not None:
+                forget_import(record.manifest, record.code_dir)
+        self.extensions = {}
+        self.conflicts = []
+
+    def reload(self) -> ReloadResult:
+        """Stop the extensions, discover them again and load them.
+
+        The result says what changed and whether a restart is still needed:
+        HTTP routes are bound when the web app is built, so an extension
+        with routes that was added, removed or replaced only serves its new
+        routes after a restart.
+        """
+        before = {r.name: r for r in self.loaded()}
+        self.unload_extensions()
+        self.load_extensions()
+        after = {r.name: r for r in self.loaded()}
+
+        changes = []
+        restart = []
+        for name in sorted(set(before) | set(after)):
+            old, new = before.get(name), after.get(name)
+            if old is not None and new is not None:
+                if (old.sha256, old.version) == (new.sha256, new.version):
+                    continue
+                changes.append(f"{name} {old.version} -> {new.version}")
+            elif new is not None:
+                changes.append(f"{name} {new.version} loaded")
+            else:
+                assert old is not None
+                now = self.extensions.get(name)
+                changes.append(
+                    f"{name} {now.state}: {now.message}" if now else f"{name} removed"
+                )
+            if any("http_routes" in r.hooks for r in (old, new) if r is not None):
+                restart.append(name)
+        for record in self.extensions.values():
+            if record.state == FAILED and record.name not in before:
+                changes.append(f"{record.name} failed: {record.message}")
+        message = "reloaded: " + ("; ".join(changes) or "nothing changed")
+        if restart:
+            message += (
+                f"; restart the host to serve the changed HTTP routes of "
+                f"{', '.join(restart)}"
+            )
+        return ReloadResult(message, changes, restart)
 
     def _dependency_problem(self, manifest: Any) -> str:
         for dep in manifest.depends:
@@ -228,8 +303,48 @@ class Host:
             if dep.specifier and not dep.specifier.contains(
                 other.version, prereleases=True
             ):
-                return f"depends on {dep}, but {dep.name} {other.version} is installed"
+                return (
+                    f"depends on {dep}, but {dep.name} {other.version} is "
+                    "installed; install a matching version"
+                )
         return ""
+
+    def _check_hooks(self, plugin: Any) -> None:
+        """Refuse, before anything is registered, an implementation of a hook
+        that does not exist or that asks for arguments the hook never passes.
+
+        Checking first means a refused extension leaves nothing behind in the
+        plugin manager (pluggy would keep a caller for an unknown hook name).
+        """
+        for attr in sorted(dir(plugin)):
+            opts = self.pm.parse_hookimpl_opts(plugin, attr)
+            if opts is None:
+                continue
+            hook = opts.get("specname") or attr
+            caller = getattr(self.pm.hook, hook, None)
+            if caller is None or caller.spec is None:
+                raise ExtensionError(
+                    f"implements unknown hook {hook!r}; hooks are "
+                    f"{', '.join(hookspecs.HOOK_NAMES)} (see docs/extensions.md)"
+                )
+            allowed = caller.spec.argnames
+            method = getattr(plugin, attr)
+            try:
+                params = inspect.signature(method).parameters.values()
+            except (TypeError, ValueError):
+                continue
+            wanted = [
+                p.name
+                for p in params
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            ]
+            extra = [name for name in wanted if name not in allowed]
+            if extra:
+                raise ExtensionError(
+                    f"hook {hook!r} implementation asks for {', '.join(extra)}, "
+                    f"which the host does not pass; it may take "
+                    f"{', '.join(allowed)}"
+                )
 
     def _load_one(self, record: ExtensionRecord) -> None:
         manifest = record.manifest
@@ -238,18 +353,9 @@ class Host:
         try:
             plugin = import_entry(manifest, record.code_dir)
             step = "register"
+            self._check_hooks(plugin)
             self.pm.register(plugin, name=record.name)
             record.plugin = plugin
-            unknown = [
-                caller.name
-                for caller in self.pm.get_hookcallers(plugin) or []
-                if not caller.has_spec()
-            ]
-            if unknown:
-                raise ExtensionError(
-                    f"implements unknown hook {unknown[0]!r}; hooks are "
-                    f"{', '.join(hookspecs.HOOK_NAMES)}"
-                )
             record.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
             step = "startup"
             self._call_one(record, "startup")
@@ -260,7 +366,8 @@ class Host:
             record.hooks = []
             forget_import(manifest, record.code_dir)
             record.state = FAILED
-            record.message = f"{step} failed: {describe_exception(exc)}"
+            reason = describe_exception(exc, record.code_dir)
+            record.message = f"{step} failed: {reason}"
             log.error("extension %s failed: %s", record.name, record.message)
             if self.config.strict:
                 raise
@@ -271,8 +378,30 @@ class Host:
         kwargs = {"host": self, **extra}
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             if impl.plugin is record.plugin:
-                return impl.function(**{k: kwargs[k] for k in impl.argnames})
+                if not self.config.trace:
+                    return impl.function(**{k: kwargs[k] for k in impl.argnames})
+                return self._traced(record, hook, impl, kwargs)
         return None
+
+    def _traced(
+        self, record: ExtensionRecord, hook: str, impl: Any, kwargs: dict[str, Any]
+    ) -> Any:
+        """Call ``impl`` logging the call and its outcome (never the values,
+        which may hold secrets)."""
+        log.info("hook %s: calling extension %r", hook, record.name)
+        try:
+            result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+        except Exception as exc:
+            log.info(
+                "hook %s: extension %r raised %s", hook, record.name, type(exc).__name__
+            )
+            raise
+        if isinstance(result, list | tuple):
+            outcome = f"{len(result)} item(s)"
+        else:
+            outcome = type(result).__name__
+        log.info("hook %s: extension %r returned %s", hook, record.name, outcome)
+        return result
 
     def _guarded(
         self, record: ExtensionRecord, hook: str, call: Callable[[], T]
@@ -280,7 +409,8 @@ class Host:
         try:
             return call()
         except Exception as exc:
-            message = f"hook {hook} failed: {describe_exception(exc)}"
+            reason = describe_exception(exc, record.code_dir)
+            message = f"hook {hook} failed: {reason}"
             log.error("extension %s: %s", record.name, message)
             if self.config.strict:
                 raise
@@ -298,6 +428,16 @@ class Host:
         items: list[tuple[str, Any]] = []
         for record in self.loaded():
             result = self._guarded(record, hook, partial(self._call_one, record, hook))
+            if result is not None and not isinstance(result, list | tuple):
+                message = (
+                    f"hook {hook} returned {type(result).__name__}, expected a "
+                    "list; return a list (or None)"
+                )
+                log.error("extension %s: %s", record.name, message)
+                self._refuse(message)
+                if not record.message:
+                    record.message = message
+                continue
             for item in result or []:
                 items.append((record.name, item))
         return items

@@ -15,21 +15,26 @@ import json
 import logging
 import os
 import shutil
+import stat
 import sys
+import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import importlib_metadata
+import pluggy
 import yaml
 
 from . import ENTRY_POINT_GROUP
-from .archive import Limits, extract, file_sha256, inspect
+from .archive import Limits, extract, file_sha256
 from .errors import ArchiveError, ExtensionError, HostError, ManifestError
 from .manifest import MANIFEST_NAME, Manifest, manifest_from_dict, parse_manifest
 
 log = logging.getLogger(__name__)
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
 
 LOADED, DISABLED, FAILED, BLOCKED = "loaded", "disabled", "failed", "blocked"
 
@@ -44,6 +49,7 @@ class Candidate:
     sha256: str = ""
     code_dir: Path | None = None  # where its package can be imported from
     error: str = ""
+    exc: Exception | None = None  # what ``error`` describes, for strict mode
 
 
 @dataclass
@@ -62,6 +68,7 @@ class ExtensionRecord:
     manifest: Manifest | None = None
     plugin: Any = None
     code_dir: Path | None = None
+    sha256: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,24 +86,34 @@ class ExtensionRecord:
 def discover_archives(folder: Path) -> list[Path]:
     """The ``*.ext`` files of ``folder``, each real file once, sorted by name.
 
-    Hidden files, partial uploads and other files are ignored; two paths that
-    reach the same file (a symlink) count once.
+    Hidden files (``.staging`` and its partial uploads among them) and other
+    files are ignored.  Two paths that reach the same file (a symlink, a
+    hard link) count once: the path that is not a symlink wins, then the
+    first by name, so the choice never depends on listing order.
     """
     if not folder.is_dir():
         return []
-    seen: set[Path] = set()
-    found = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+    by_file: dict[tuple[int, int], list[Path]] = {}
+    for entry in folder.iterdir():
         if entry.name.startswith(".") or entry.suffix != ".ext":
             continue
-        if not entry.is_file():
+        try:
+            st = entry.stat()
+        except OSError:
+            log.warning("ignoring %s: it points at nothing", entry)
             continue
-        real = entry.resolve()
-        if real in seen:
+        if not stat.S_ISREG(st.st_mode):
             continue
-        seen.add(real)
-        found.append(entry)
-    return found
+        by_file.setdefault((st.st_dev, st.st_ino), []).append(entry)
+    chosen = [
+        min(paths, key=lambda p: (p.is_symlink(), p.name)) for paths in by_file.values()
+    ]
+    return sorted(chosen, key=lambda p: p.name)
+
+
+def cache_folder(cache_dir: Path, archive: Path, sha256: str) -> Path:
+    """Where the unpacked copy of ``archive`` (with digest ``sha256``) lives."""
+    return cache_dir / f"{archive.stem}-{sha256[:16]}"
 
 
 def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
@@ -114,21 +131,20 @@ def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
             candidate.sha256, candidate.code_dir, candidate.manifest = warm
             return candidate
         candidate.sha256 = file_sha256(path)
-        name_hint = path.stem
-        target = cache_dir / f"{name_hint}-{candidate.sha256[:16]}"
+        target = cache_folder(cache_dir, path, candidate.sha256)
         if (target / MANIFEST_NAME).is_file():
             text = (target / MANIFEST_NAME).read_text(encoding="utf-8")
             candidate.manifest = parse_manifest(text, f"{path.name}: {MANIFEST_NAME}")
         else:
-            candidate.manifest, _ = inspect(path, limits)
-            extract(path, target, limits)
-            _prune_cache(cache_dir, name_hint, keep=target)
+            candidate.manifest = extract(path, target, limits).manifest
+            prune_cache(cache_dir, path.stem, keep=target)
         candidate.code_dir = target
         _write_stamp(path, cache_dir, candidate.sha256, target)
     except (ArchiveError, ManifestError) as exc:
-        candidate.error = str(exc)
+        candidate.error, candidate.exc = str(exc), exc
     except OSError as exc:
         candidate.error = f"{path.name}: cannot read ({exc.strerror})"
+        candidate.exc = exc
     return candidate
 
 
@@ -183,10 +199,35 @@ def _write_stamp(path: Path, cache_dir: Path, sha256: str, target: Path) -> None
         log.debug("no warm-start stamp for %s: %s", path.name, exc)
 
 
-def _prune_cache(cache_dir: Path, name_hint: str, keep: Path) -> None:
-    for old in cache_dir.glob(f"{name_hint}-*"):
-        if old != keep and old.is_dir() and len(old.name) == len(keep.name):
-            shutil.rmtree(old, ignore_errors=True)
+#: Unpacked versions kept per archive name, newest first.  Another host
+#: process may still run an older one, so the previous versions stay.
+CACHE_VERSIONS_KEPT = 3
+
+
+def prune_cache(
+    cache_dir: Path, stem: str, keep: Path | None = None, versions: int = 0
+) -> None:
+    """Delete unpacked copies of archive ``stem`` beyond the newest
+    ``versions`` (default :data:`CACHE_VERSIONS_KEPT`); ``keep`` always stays.
+
+    Only folders named exactly ``STEM-<16 hex digits>`` count, so pruning
+    ``demo`` never touches ``demo-extra``'s copies.
+    """
+    versions = versions or CACHE_VERSIONS_KEPT
+    if not cache_dir.is_dir():
+        return
+    mine = [
+        folder
+        for folder in cache_dir.iterdir()
+        if folder.is_dir()
+        and folder.name.rpartition("-")[0] == stem
+        and len(folder.name.rpartition("-")[2]) == 16
+        and folder != keep
+    ]
+    mine.sort(key=lambda f: f.stat().st_mtime, reverse=True)
+    room = versions - (1 if keep is not None else 0)
+    for old in mine[max(room, 0) :]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def discover_entry_points() -> list[Candidate]:
@@ -334,15 +375,28 @@ def forget_import(manifest: Manifest, code_dir: Path | None) -> None:
             sys.path.remove(entry)
 
 
-def describe_exception(exc: BaseException) -> str:
-    """A one-line account of ``exc``, pointing at the extension's own frame."""
+def describe_exception(exc: BaseException, code_dir: Path | None = None) -> str:
+    """A one-line account of ``exc``, pointing at the extension's own frame
+    (the last one under ``code_dir``, else the last outside site-packages)."""
     if isinstance(exc, HostError):
         return str(exc)
-    where = ""
+    if isinstance(exc, pluggy.PluginValidationError):
+        # pluggy's message spans lines: the plugin, the definition, the rule.
+        return " ".join(str(exc).splitlines()[1:]) or str(exc)
+    own = os.fspath(Path(code_dir).resolve()) + os.sep if code_dir else None
+    where = fallback = ""
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if "ext-cache" in filename or "site-packages" not in filename:
-            where = f" ({Path(filename).name}:{tb.tb_lineno})"
+        here = f" ({Path(filename).name}:{tb.tb_lineno})"
+        if own and filename.startswith(own):
+            where = here
+        elif (
+            not filename.startswith(("<", _STDLIB)) and "site-packages" not in filename
+        ):
+            fallback = here
         tb = tb.tb_next
-    return f"{type(exc).__name__}: {exc}{where}"
+    if isinstance(exc, SyntaxError):
+        where = fallback = ""  # its message names the file and line already
+    text = " ".join(str(exc).split("\n"))
+    return f"{type(exc).__name__}: {text}{where or fallback}"

@@ -6,6 +6,7 @@ extension's code is imported, and every error names the field and the fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -168,9 +169,18 @@ def _build(raw: dict[str, Any], source: str) -> Manifest:
                 f"{source}: field 'depends': {text!r} is not a requirement; "
                 f"{_FIXES['depends']}"
             ) from None
+        if req.extras or req.marker or req.url or not re.match(_NAME, req.name):
+            raise ManifestError(
+                f"{source}: field 'depends': {text!r} must be an extension name and "
+                f"an optional version range; {_FIXES['depends']}"
+            )
         if req.name == name:
             raise ManifestError(f"{source}: field 'depends': {name} depends on itself")
         depends.append(Dependency(req.name, req.specifier))
+    if name in raw.get("before", []):
+        raise ManifestError(
+            f"{source}: field 'before': {name} cannot load before itself"
+        )
     return Manifest(
         name=name,
         version=version,
@@ -191,8 +201,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
         missing = error.message.split("'")[1]
         fix = _FIXES.get(missing, "add it")
         return f"field '{missing}' is required; {fix}"
-    if error.validator == "additionalProperties":
-        return f"{error.message}; remove it or check its spelling"
+    if error.validator == "additionalProperties" and not path:
+        known = set(MANIFEST_SCHEMA["properties"])
+        unknown = sorted(set(error.instance) - known)
+        return (
+            f"field {unknown[0]!r} is not a manifest field; remove it or check its "
+            f"spelling (fields: {', '.join(MANIFEST_SCHEMA['properties'])})"
+        )
     where = f"field '{'.'.join(path)}'" if path else "manifest"
     fix = _FIXES.get(path[0], "") if path else ""
     got = error.instance if not isinstance(error.instance, dict) else "a mapping"

@@ -7,6 +7,7 @@ Served in production by waitress (:func:`serve`); tests and the demo run
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from datetime import timedelta
@@ -161,7 +162,10 @@ class ServerThread:
     def _run(self) -> None:
         server = self._server
         while not self._stopping.is_set():
-            server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+            try:
+                server.asyncore.loop(timeout=0.2, map=server._map, count=1)
+            except OSError:  # a socket vanished under select(): stop serving
+                break
         # The trigger stays open: stop() may still be pulling it; it is
         # closed there, after this thread has ended.
         for channel in list(server._map.values()):
@@ -175,7 +179,8 @@ class ServerThread:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._server.pull_trigger()
+        with contextlib.suppress(OSError):  # the loop also wakes by itself
+            self._server.pull_trigger()
         self._thread.join(timeout=10)
         self._server.trigger.close()
 

@@ -365,7 +365,8 @@ def test_upload_installs_the_archive_and_refuses_a_bad_one(make_host, wecom_arch
         follow_redirects=True,
     )
     assert "上传失败 Upload refused: " in response.get_data(as_text=True)
-    assert sorted(p.name for p in host.config.extensions_dir.iterdir()) == [".staging"]
+    # A refused upload leaves the folder exactly as it was (no staging folder).
+    assert sorted(p.name for p in host.config.extensions_dir.iterdir()) == []
 
     response = console.post(
         "/console/extensions/upload",
@@ -375,8 +376,8 @@ def test_upload_installs_the_archive_and_refuses_a_bad_one(make_host, wecom_arch
     )
     target = host.config.extensions_dir / "wecom.ext"
     assert (
-        f"installed wecom 1.0.0 as {target}; restart the host (or reload) to load it"
-        in response.get_data(as_text=True)
+        f"installed wecom 1.0.0 as {target}; the running host keeps the version it "
+        "loaded: restart the host to load this one" in response.get_data(as_text=True)
     )
     assert target.read_bytes() == wecom_archive.read_bytes()
 
@@ -400,7 +401,7 @@ def test_manifest_text_is_escaped_and_extensions_can_be_disabled(
     assert "&lt;b&gt;x&lt;/b&gt;" in text
 
     response = console.post("/console/extensions/evil/disable", follow_redirects=True)
-    assert "disabled evil; restart the host (or reload) for it to take effect" in (
+    assert "disabled evil; restart the host for it to take effect" in (
         response.get_data(as_text=True)
     )
     assert host.is_enabled("evil") is False

@@ -66,7 +66,7 @@ def test_discovery_ignores_hidden_partial_and_other_files(tmp_path, wecom_archiv
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "wecom.ext").write_bytes(wecom_archive.read_bytes())
     (tmp_path / "alias.ext").symlink_to(tmp_path / "wecom.ext")
-    assert [p.name for p in discover_archives(tmp_path)] == ["alias.ext"]
+    assert [p.name for p in discover_archives(tmp_path)] == ["wecom.ext"]
 
 
 def test_warm_start_reuses_the_unpacked_copy(make_host, wecom_archive):

@@ -60,12 +60,41 @@ def test_depends_and_host_ranges_are_parsed():
         ),
         (
             GOOD + "colour: red\n",
-            "x.ext: Additional properties are not allowed ('colour' was unexpected); "
-            "remove it or check its spelling",
+            "x.ext: field 'colour' is not a manifest field; remove it or check its "
+            "spelling (fields: name, alias, description, version, priority, before, "
+            "depends, host, entry, files)",
         ),
         (
             GOOD + "depends: ['demo']\n",
             "x.ext: field 'depends': demo depends on itself",
+        ),
+        (
+            GOOD + "depends: ['base[extra] >=1']\n",
+            "x.ext: field 'depends': 'base[extra] >=1' must be an extension name and "
+            "an optional version range; list requirements such as 'base >=1.0,<2'",
+        ),
+        (
+            GOOD + "depends: ['Base.Thing']\n",
+            "x.ext: field 'depends': 'Base.Thing' must be an extension name and an "
+            "optional version range; list requirements such as 'base >=1.0,<2'",
+        ),
+        (
+            GOOD + "before: ['demo']\n",
+            "x.ext: field 'before': demo cannot load before itself",
+        ),
+        (
+            GOOD + "priority: -1\n",
+            "x.ext: field 'priority': -1 is not valid (minimum 0); use a whole number "
+            "from 0 to 10000 (lower loads first)",
+        ),
+        (
+            GOOD + "files: {'a.py': 'nothex'}\n",
+            "x.ext: field 'files.a.py': 'nothex' is not valid (pattern "
+            "'^[0-9a-f]{64}$'); re-pack the extension with `ext-host ext pack`",
+        ),
+        (
+            "name: demo\nversion: '1'\n",
+            "x.ext: field 'entry' is required; use module.path or module.path:ObjectName",
         ),
         (
             GOOD + "host: 'banana'\n",
@@ -78,3 +107,29 @@ def test_bad_manifests(text, message):
     with pytest.raises(ManifestError) as info:
         parse_manifest(text, "x.ext")
     assert str(info.value) == message
+
+
+def test_manifest_text_shown_as_html_is_escaped(make_host, tmp_path):
+    from extkit import write_extension
+
+    from ext_host.api import message_page
+    from ext_host.web import create_app
+
+    write_extension(
+        tmp_path / "src",
+        "shown",
+        out_dir=tmp_path / "ext",
+        alias="<b>bold</b>",
+        description="<script>alert(1)</script>",
+    )
+    host = make_host(extensions_dir=tmp_path / "ext")
+    record = host.extensions["shown"]
+    assert (record.alias, record.description) == (
+        "<b>bold</b>",
+        "<script>alert(1)</script>",
+    )
+    with create_app(host).test_request_context():
+        page, status = message_page(record.alias, record.description)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<script>alert" not in page and "<b>bold" not in page

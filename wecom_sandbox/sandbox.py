@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import waitress
 import yaml
 
 from .browser import follow as _follow
@@ -19,6 +18,7 @@ from .faults import Faults, normalize_path
 from .media import MediaStore
 from .messages import MessageStore
 from .oauth import OAuthStore
+from .serving import BackgroundServer
 from .tokens import TokenStore
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,6 @@ class Sandbox:
         self.getuserid_misses: dict[Any, int] = {}
         self._calls: list[dict[str, Any]] = []
         self._server: Any = None
-        self._thread: threading.Thread | None = None
         self.url: str | None = None
 
         from .web import create_app
@@ -73,47 +72,22 @@ class Sandbox:
         """Serve in a daemon thread; return the base URL (``http://host:port``)."""
         if self._server is not None:
             raise RuntimeError(f"sandbox already running at {self.url}")
-        server = waitress.create_server(
+        server = BackgroundServer(
             self.wsgi_app, host=host, port=port, threads=threads, ident="wecom-sandbox"
         )
-        self._server = server
-        self.url = f"http://{host}:{server.effective_port}"
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve,
-            args=(server, self._stopping),
-            name=f"wecom-sandbox-{server.effective_port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = server.start()
+        self.url = server.url
         logger.info("sandbox for corp %s serving at %s", self.corp.corpid, self.url)
         return self.url
 
     def stop(self) -> None:
         """Stop the server and wait for its thread."""
-        server, thread = self._server, self._thread
+        server = self._server
         if server is None:
             return
-        self._server = self._thread = None
-        self._stopping.set()
-        server.pull_trigger()
-        if thread is not None:
-            thread.join(timeout=10)
-        server.trigger.close()
+        self._server = None
+        server.stop()
         logger.info("sandbox at %s stopped", self.url)
-
-    @staticmethod
-    def _serve(server: Any, stopping: threading.Event) -> None:
-        # One poll at a time, and every socket closed here, in the loop's own
-        # thread: closing them from another thread races the running select().
-        while not stopping.is_set():
-            server.asyncore.loop(timeout=0.5, map=server._map, count=1)
-        # The trigger stays open: stop() may still be pulling it; it is
-        # closed there, after this thread has ended.
-        for channel in list(server._map.values()):
-            if channel is not server.trigger:
-                channel.close()
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def __enter__(self) -> Sandbox:
         if self._server is None:

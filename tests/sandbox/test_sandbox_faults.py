@@ -92,6 +92,6 @@ def test_stop_joins_the_server_thread(corp):
     sandbox = Sandbox(corp)
     sandbox.start()
     requests.get(sandbox.url + "/sandbox/api/corp", timeout=5)
-    thread = sandbox._thread
+    thread = sandbox._server._thread
     sandbox.stop()
     assert thread is not None and not thread.is_alive()

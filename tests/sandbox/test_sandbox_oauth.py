@@ -1,16 +1,16 @@
-import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 from sandbox_corp import CONTACTS_SECRET, CORPID, OTHER_SECRET
 
+from wecom_sandbox.serving import BackgroundServer
+
 
 class Portal:
     """A stand-in for the product's portal: exchanges the code it receives."""
 
     def __init__(self, sb, secret):
-        import waitress
         from flask import Flask, request
 
         self.sb, self.secret, self.results = sb, secret, []
@@ -31,12 +31,11 @@ class Portal:
             self.results.append((dict(request.args), info))
             return f"hello {info.get('userid') or info.get('openid')}"
 
-        self.server = waitress.create_server(app, host="127.0.0.1", port=0)
-        self.host = f"127.0.0.1:{self.server.effective_port}"
-        threading.Thread(target=self.server.run, daemon=True).start()
+        self.server = BackgroundServer(app).start()
+        self.host = f"127.0.0.1:{self.server.port}"
 
     def close(self):
-        self.server.close()
+        self.server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Hello: an example extension that implements every hook of the host."""
