@@ -215,7 +215,9 @@ def upload_extension() -> Any:
         flash("请选择扩展包文件 Choose an .ext file first", "error")
         return redirect(url_for("console.config"))
     try:
-        result = install.install_archive(host.config, archive.read(), archive.filename)
+        result = install.install_archive(
+            host.config, archive.read(), archive.filename, host=host
+        )
     except HostError as exc:
         flash(f"上传失败 Upload refused: {exc}", "error")
         return redirect(url_for("console.config"), 303)
@@ -229,10 +231,10 @@ def extension_state(name: str, verb: str) -> Any:
     host = _host()
     try:
         if verb in ("enable", "disable"):
-            message = install.set_enabled(host, name, verb == "enable")
+            message = install.set_enabled(host, name, verb == "enable", reload=True)
         elif verb == "remove":
             purge = request.form.get("purge") == "1"
-            message = install.remove_extension(host, name, purge)
+            message = install.remove_extension(host, name, purge, reload=True)
         else:
             raise NotFound(f"no extension action {verb!r}")
     except HostError as exc:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .api import ActionResult, MenuItem
 from .errors import NotFound, ValidationError
+from .options import coerce, schema_message
 
 if TYPE_CHECKING:
     from .host import Host
@@ -60,7 +61,14 @@ class MenuService:
         resource = self.resource(kind, resource_id)
         if item.dialog:
             merged = dict(item.prefill(self.host, resource) if item.prefill else {})
-            merged.update({k: v for k, v in values.items() if v not in (None, "")})
+            props = item.dialog.get("properties", {})
+            merged.update(
+                {
+                    k: coerce(v, props.get(k, {}))
+                    for k, v in values.items()
+                    if v not in (None, "")
+                }
+            )
             errors: dict[str, str] = {}
             import jsonschema  # imported where used: it costs ~50 ms of every CLI start
 
@@ -71,7 +79,7 @@ class MenuService:
                 if not key and error.validator == "required":
                     key = error.message.split("'")[1]
                 label = props.get(key, {}).get("title", key)
-                errors.setdefault(key, f"{label}: {error.message}")
+                errors.setdefault(key, f"{label}: {schema_message(error)}")
             if errors:
                 raise ValidationError("; ".join(errors.values()), errors)
             values = merged

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .api import Panel, Problem
@@ -94,7 +95,7 @@ class OptionService:
         for key, value in changes.items():
             if key in panel.secret_fields and value in (None, "", MASK):
                 continue
-            values[key] = _coerce(value, properties[key])
+            values[key] = coerce(value, properties[key])
         if panel.normalize:
             values = panel.normalize(dict(values))
 
@@ -108,7 +109,7 @@ class OptionService:
                 key = error.message.split("'")[1]
             label = properties.get(key, {}).get("title", key)
             hidden = key in panel.secret_fields
-            detail = "is not valid" if hidden else _schema_message(error)
+            detail = "is not valid" if hidden else schema_message(error)
             errors.setdefault(key, f"{label}: {detail}")
         problems = panel.validate(dict(values)) if panel.validate else []
         for p in problems:
@@ -142,7 +143,7 @@ class OptionService:
         raise NotFound(f"panel {name!r} has no action {action!r}; actions: {known}")
 
 
-def _coerce(value: Any, prop: dict[str, Any]) -> Any:
+def coerce(value: Any, prop: Mapping[str, Any]) -> Any:
     """Turn text from a form or the CLI into the schema's type."""
     if not isinstance(value, str):
         return value
@@ -155,10 +156,12 @@ def _coerce(value: Any, prop: dict[str, Any]) -> Any:
     return text
 
 
-def _schema_message(error: jsonschema.ValidationError) -> str:
+def schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "pattern":
         return f"{error.instance!r} has the wrong format"
-    if error.validator == "required":
+    if error.validator == "required" or (
+        error.validator == "minLength" and error.instance == ""
+    ):
         return "is required"
     if error.validator == "maxLength":
         return f"is longer than {error.validator_value} characters"

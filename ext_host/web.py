@@ -8,6 +8,7 @@ Served in production by waitress (:func:`serve`); tests and the demo run
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from datetime import timedelta
@@ -113,8 +114,27 @@ def create_app(host: Host) -> Flask:
     taken = {str(rule) for rule in app.url_map.iter_rules()}
     for ext, route in host.unique("http_routes", lambda r: r.rule, "route", taken):
         endpoint = route.endpoint or f"{ext}.{route.view.__name__}"
-        app.add_url_rule(route.rule, endpoint, route.view, methods=list(route.methods))
+        app.add_url_rule(
+            route.rule,
+            endpoint,
+            _while_loaded(host, ext, route.view),
+            methods=list(route.methods),
+        )
     return app
+
+
+def _while_loaded(host: Host, ext: str, view: Any) -> Any:
+    """``view``, answering 404 once extension ``ext`` is no longer loaded (a
+    reload disabled or removed it): Flask cannot drop a route it has served."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        record = host.extensions.get(ext)
+        if record is None or record.state != "loaded":
+            abort(404)
+        return view(*args, **kwargs)
+
+    return guarded
 
 
 def _sign_in_needed(host: Host) -> Any:

@@ -52,11 +52,19 @@ DIALOG: dict[str, Any] = {
             "title": "链接地址 Link",
             "description": "The report's WeChat link: members open it signed in",
         },
+        "everyone": {
+            "type": "boolean",
+            "title": "全部成员 Everyone",
+            "description": "Everyone the app is visible to (@all); untick it to "
+            "choose users or groups",
+            "default": True,
+            "x-exclusive": ["users", "groups"],
+        },
         "users": {
             "type": ["string", "array"],
             "items": {"type": "string"},
             "title": "接收用户 Users",
-            "description": "No users and no groups: everyone the app is visible to",
+            "description": "Host users to send to (instead of everyone)",
         },
         "groups": {
             "type": ["string", "array"],
@@ -173,6 +181,13 @@ def _action(
     host: Any, report: Any, values: dict[str, Any], actor: str | None
 ) -> ActionResult:
     names = recipients(host, _names(values.get("users")), _names(values.get("groups")))
+    everyone = values.get("everyone") is True
+    if everyone and names:
+        raise ValidationError(
+            "全部成员 Everyone and chosen users or groups exclude each other: untick "
+            "Everyone, or clear the users and groups",
+            {"everyone": "untick Everyone to send to the chosen users and groups"},
+        )
     reasons = {n: _why_skipped(host.users.get(n)) for n in names}
     result = push.push_report(
         host,
@@ -184,11 +199,11 @@ def _action(
         url=values.get("url", ""),
         users=names or None,
         actor=actor,
+        everyone=everyone,
     )
     invalid = list(getattr(result, "invalid", []) or [])
     skipped = list(getattr(result, "skipped", []) or [])
     sent_to = list(getattr(result, "recipients", []) or [])
-    everyone = sent_to == ["@all"] or not names
     received: int | str = "all" if everyone else max(len(sent_to) - len(invalid), 0)
     lines = [
         "已送达 Received: everyone the app is visible to (@all)"

@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image
 from stackkit import AGENTID, MEMBER
 
+from ext_host import install
 from ext_host.archive import pack
 from ext_host.web import create_app
 from ext_wecom import oauth, settings
@@ -376,8 +378,8 @@ def test_upload_installs_the_archive_and_refuses_a_bad_one(make_host, wecom_arch
     )
     target = host.config.extensions_dir / "wecom.ext"
     assert (
-        f"installed wecom 1.0.0 as {target}; the running host keeps the version it "
-        "loaded: restart the host to load this one" in response.get_data(as_text=True)
+        f"installed wecom 1.0.0 as {target}; reloaded: wecom is loaded; restart the "
+        "host to serve its new HTTP routes" in response.get_data(as_text=True)
     )
     assert target.read_bytes() == wecom_archive.read_bytes()
 
@@ -401,7 +403,7 @@ def test_manifest_text_is_escaped_and_extensions_can_be_disabled(
     assert "&lt;b&gt;x&lt;/b&gt;" in text
 
     response = console.post("/console/extensions/evil/disable", follow_redirects=True)
-    assert "disabled evil; restart the host for it to take effect" in (
+    assert "disabled evil; reloaded: evil disabled: disabled by the operator" in (
         response.get_data(as_text=True)
     )
     assert host.is_enabled("evil") is False
@@ -629,12 +631,40 @@ def test_push_dialog_errors_name_the_field(console):
     response = console.json(
         "POST",
         "/console/menus/report/group-report/wecom.push",
-        {"app": "NOPE", "title": "t"},
+        {"app": "NOPE", "title": "t", "everyone": True},
     )
     assert response.status_code == 404
     assert response.get_json()["error"] == (
         "no app 'NOPE'; configured apps: DEMO (1000008)"
     )
+
+
+def test_everyone_is_a_deliberate_choice(console, stack):
+    url = "/console/menus/report/group-report/wecom.push"
+    answer = console.json("GET", url).get_json()
+    assert answer["schema"]["properties"]["everyone"]["default"] is True
+    neither = console.json(
+        "POST", url, {"app": "DEMO", "title": "t", "everyone": False}
+    )
+    assert neither.status_code == 400
+    assert neither.get_json()["error"] == (
+        "choose who receives the push: users, groups, departments, tags, or everyone "
+        "(@all)"
+    )
+    both = console.json(
+        "POST", url, {"app": "DEMO", "title": "t", "everyone": True, "users": [MEMBER]}
+    )
+    assert both.status_code == 400
+    assert both.get_json()["error"].startswith(
+        "全部成员 Everyone and chosen users or groups exclude each other"
+    )
+    assert stack.sandbox.call_count("/cgi-bin/message/send") == 0
+    sent = console.json("POST", url, {"app": "DEMO", "title": "全员", "everyone": True})
+    assert sent.get_json()["data"]["lines"] == [
+        "已送达 Received: everyone the app is visible to (@all)"
+    ]
+    (call,) = [c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/message/send"]
+    assert call["body"]["touser"] == "@all"
 
 
 @pytest.mark.parametrize(
@@ -677,3 +707,11 @@ def test_unknown_uploads_are_not_found(stack):
     client = create_app(stack.host).test_client()
     assert client.get("/uploads/../host.sqlite3").status_code == 404
     assert client.get("/uploads/AAAAAAAAAAAAAAAAAAAAAAAA.png").status_code == 404
+
+
+def test_routes_of_a_disabled_extension_stop_answering(stack):
+    """A reload cannot remove a Flask route, so the host refuses it instead."""
+    portal = f"{stack.url}/vision/wechat/wechatportal.html?wechat=true"
+    assert requests.get(portal, allow_redirects=False, timeout=10).status_code == 302
+    install.set_enabled(stack.host, "wecom", False, reload=True)
+    assert requests.get(portal, allow_redirects=False, timeout=10).status_code == 404

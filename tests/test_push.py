@@ -129,7 +129,7 @@ def test_missing_title_is_refused(stack):
         stack.host.menus.run(
             "report", "wecom.push", "group-report", {"app": "DEMO", "title": " "}
         )
-    assert str(info.value) == "标题 title is required"
+    assert str(info.value) == "标题 Title: is required"
 
 
 def test_wrong_secret_names_the_errcode_not_the_secret(stack):

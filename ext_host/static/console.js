@@ -279,6 +279,9 @@
       let control;
       if (choices[key]) {
         control = choiceControl(key, prop, choices[key], values[key], required.has(key));
+      } else if (types(prop).includes("boolean")) {
+        const checked = key in values ? Boolean(values[key]) : Boolean(prop.default);
+        control = el("input", { type: "checkbox", name: key, id: `d-${key}`, checked });
       } else if (prop["x-upload"]) {
         control = uploadControl(key, prop, values[key]);
       } else if (prop["x-multiline"]) {
@@ -294,6 +297,18 @@
       field.append(el("p", { class: "error", id: `derror-${key}`, hidden: true }));
       form.append(field);
     }
+    // "x-exclusive": ticking this box clears those fields' ticks, and the other way round.
+    for (const [key, prop] of Object.entries(properties)) {
+      const box = form.querySelector(`input[type="checkbox"][name="${key}"]`);
+      if (!box || !prop["x-exclusive"]) continue;
+      const others = () => prop["x-exclusive"].flatMap((other) => [...form.querySelectorAll(`input[name="${other}"]`)]);
+      box.addEventListener("change", () => {
+        if (box.checked) for (const other of others()) if (other.checked) other.click();
+      });
+      for (const other of others()) {
+        other.addEventListener("change", () => { if (other.checked) box.checked = false; });
+      }
+    }
     const submit = el("button", {
       type: "submit", class: "primary", id: "dialog-submit", text: schema["x-submit"] || "确定 OK",
     });
@@ -304,7 +319,10 @@
       event.preventDefault();
       const collected = {};
       for (const [key, prop] of Object.entries(schema.properties || {})) {
-        if (types(prop).includes("array") && choices[key]) {
+        if (types(prop).includes("boolean")) {
+          const box = form.querySelector(`input[name="${key}"]`);
+          if (box) collected[key] = box.checked;
+        } else if (types(prop).includes("array") && choices[key]) {
           collected[key] = [...form.querySelectorAll(`input[name="${key}"]:checked`)].map((i) => i.value);
         } else {
           const input = form.querySelector(`[name="${key}"]`);

@@ -47,8 +47,8 @@ def test_sign_in_then_upload_the_archive_and_see_it_loaded(
         page.click("#upload-form button[type=submit]")
         target = host.config.extensions_dir / "wecom.ext"
         assert page.text_content("p.flash.ok") == (
-            f"installed wecom 1.0.0 as {target}; the running host keeps the version "
-            "it loaded: restart the host to load this one"
+            f"installed wecom 1.0.0 as {target}; reloaded: wecom is loaded; restart "
+            "the host to serve its new HTTP routes"
         )
         shot(page, "02-config-uploaded")
     finally:
