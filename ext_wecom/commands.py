@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from . import apps, oauth, push, settings
+from . import apps, oauth, push
 
 
 def build(host: Any) -> list[click.Command]:
@@ -66,14 +66,9 @@ def build(host: Any) -> list[click.Command]:
     @click.option("--app", default=None, help="app name or agentid to include")
     def link_cmd(report: str | None, app: str | None) -> None:
         """Print the WeChat link (生成微信链接) for the app home or a report."""
-        conf = settings.load(host)
         agentid = apps.find(host, app).agentid if app else None
         if report:
             host.reports.get(report)
-        click.echo(
-            oauth.wechat_link(
-                conf.oauth_base, conf.corpid, conf.server_address, report, agentid
-            )
-        )
+        click.echo(oauth.member_link(host, report, agentid))
 
     return [push_cmd, wecom]

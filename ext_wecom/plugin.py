@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ext_host.api import ActionResult, PanelAction, UserField, hookimpl
+from ext_host.api import ActionResult, HostError, PanelAction, UserField, hookimpl
 
 from . import apps, commands, menu, oauth, portal, push, settings
 from .accounts import FIELD_KEY, check_account, normalize_account
@@ -19,7 +19,7 @@ def _generate_link(host: Any, values: dict[str, Any]) -> ActionResult:
             "生成微信链接 needs the CorpID and the server address; set both first",
             ok=False,
         )
-    link = oauth.wechat_link(conf.oauth_base, conf.corpid, conf.server_address)
+    link = oauth.member_link(host)
     return ActionResult(
         link,
         data={
@@ -36,14 +36,37 @@ def _test_connection(host: Any, values: dict[str, Any]) -> ActionResult:
         f"secret #{a.position}: app {a.name} (agentid {a.agentid}) ok" for a in found
     ]
     lines += [p.error for p in problems]
+    warnings = _trusted_domain_warnings(host, found)
+    lines += warnings
     return ActionResult(
         "; ".join(lines),
-        ok=not problems,
+        ok=not problems and not warnings,
         data={
             "apps": [a.as_dict() for a in found],
             "problems": [p.error for p in problems],
+            "warnings": warnings,
         },
     )
+
+
+def _trusted_domain_warnings(host: Any, found: list[apps.App]) -> list[str]:
+    """One warning per app whose trusted domain is not the server address."""
+    address = settings.load(host).server_address
+    warnings = []
+    for app in found:
+        if not address:
+            break
+        try:
+            domain = app.client.get("agent/get", agentid=app.agentid).get(
+                "redirect_domain", ""
+            )
+        except HostError as exc:
+            warnings.append(f"app {app.name}: cannot read its trusted domain: {exc}")
+            continue
+        mismatch = oauth.trusted_domain_mismatch(address, str(domain or ""))
+        if mismatch:
+            warnings.append(f"app {app.name}: {mismatch}")
+    return warnings
 
 
 class WeComExtension:
@@ -94,3 +117,7 @@ class WeComExtension:
     @hookimpl
     def cli_commands(self, host: Any) -> list[click.Command]:
         return commands.build(host)
+
+    @hookimpl
+    def sign_in_url(self, host: Any, target: str) -> str | None:
+        return portal.sign_in_url(host, target)

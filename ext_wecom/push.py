@@ -124,9 +124,7 @@ def report_link(host: Any, report_id: str, agentid: int | None) -> str:
             "微信设置: 服务器地址 (server address) is not set; "
             "`ext-host options set wecom server_address=https://...`"
         )
-    return oauth.wechat_link(
-        conf.oauth_base, conf.corpid, conf.server_address, report_id, agentid
-    )
+    return oauth.member_link(host, report_id, agentid)
 
 
 def resolve_users(host: Any, names: list[str]) -> tuple[list[str], list[str]]:
