@@ -280,3 +280,74 @@ class UserService:
         user = self.get(name)
         with self.host.store.transaction() as conn:
             self._join(conn, user.id, group)
+
+    # -- groups an outside source owns ---------------------------------------
+    #
+    # A group synced from elsewhere (WeCom departments) carries ``source`` and
+    # ``external_id``, so a rename there is an update here, not a new group.
+
+    def groups(self, source: str | None = None) -> list[Group]:
+        """Every group, or only those of ``source``, by id."""
+        sql = "SELECT id, name, parent_id, source, external_id FROM groups"
+        rows = (
+            self.host.store.query(sql + " WHERE source = ? ORDER BY id", (source,))
+            if source is not None
+            else self.host.store.query(sql + " ORDER BY id")
+        )
+        return [
+            Group(r["id"], r["name"], r["parent_id"], r["source"], r["external_id"])
+            for r in rows
+        ]
+
+    def create_group(
+        self,
+        name: str,
+        parent_id: int | None = None,
+        source: str = "",
+        external_id: str = "",
+    ) -> int:
+        """Create a group; returns its id. Raises ValidationError if the name
+        is taken."""
+        with self.host.store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM groups WHERE name = ?", (name,)).fetchone():
+                raise ValidationError(f"group {name!r} already exists", {"name": name})
+            cur = conn.execute(
+                "INSERT INTO groups (name, parent_id, source, external_id) "
+                "VALUES (?, ?, ?, ?)",
+                (name, parent_id, source, external_id),
+            )
+            return int(cur.lastrowid or 0)
+
+    def update_group(self, group_id: int, name: str, parent_id: int | None) -> None:
+        """Rename and/or move group ``group_id``."""
+        with self.host.store.transaction() as conn:
+            conn.execute(
+                "UPDATE groups SET name = ?, parent_id = ? WHERE id = ?",
+                (name, parent_id, group_id),
+            )
+
+    def set_source_groups(self, name: str, source: str, group_ids: list[int]) -> None:
+        """Make user ``name``'s memberships among the groups of ``source``
+        exactly ``group_ids``; memberships in other groups stay."""
+        user = self.get(name)
+        with self.host.store.transaction() as conn:
+            conn.execute(
+                "DELETE FROM user_groups WHERE user_id = ? AND group_id IN "
+                "(SELECT id FROM groups WHERE source = ?)",
+                (user.id, source),
+            )
+            for group_id in group_ids:
+                conn.execute(
+                    "INSERT OR IGNORE INTO user_groups (user_id, group_id) "
+                    "VALUES (?, ?)",
+                    (user.id, group_id),
+                )
+
+
+@dataclass(frozen=True)
+class Group:
+    id: int
+    name: str
+    parent_id: int | None
+    source: str
+    external_id: str

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from . import apps, oauth, push
+from . import apps, oauth, push, sync
 
 
 def build(host: Any) -> list[click.Command]:
@@ -70,5 +70,20 @@ def build(host: Any) -> list[click.Command]:
         if report:
             host.reports.get(report)
         click.echo(oauth.member_link(host, report, agentid))
+
+    @wecom.command("sync")
+    @click.option("--dry-run", is_flag=True, help="print the plan; change nothing")
+    @click.option(
+        "--seats",
+        type=click.IntRange(min=1),
+        default=None,
+        help="the corp's licensed seats, for the mobile lookup's daily budget "
+        "(default: the 授权账号数 option, else the member count)",
+    )
+    def sync_cmd(dry_run: bool, seats: int | None) -> None:
+        """Sync WeCom departments and members into host groups and users."""
+        with sync.click_progress() as progress:
+            plan = sync.run(host, not dry_run, seats, progress)
+        click.echo(plan.summary())
 
     return [push_cmd, wecom]

@@ -8,7 +8,7 @@ import click
 
 from ext_host.api import ActionResult, HostError, PanelAction, UserField, hookimpl
 
-from . import apps, commands, menu, oauth, portal, push, settings
+from . import apps, commands, menu, oauth, portal, push, settings, sync
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -69,6 +69,25 @@ def _trusted_domain_warnings(host: Any, found: list[apps.App]) -> list[str]:
     return warnings
 
 
+def _sync(apply_changes: bool) -> Any:
+    def run(host: Any, values: dict[str, Any]) -> ActionResult:
+        try:
+            plan = sync.run(host, apply_changes)
+        except HostError as exc:
+            return ActionResult(str(exc), ok=False)
+        lines = plan.lines()
+        if len(lines) > SYNC_MESSAGE_LINES:
+            more = len(lines) - SYNC_MESSAGE_LINES
+            lines = lines[:SYNC_MESSAGE_LINES] + [f"... and {more} more lines"]
+        return ActionResult("\n".join(lines), data=plan.as_dict())
+
+    return run
+
+
+#: The panel shows this many lines of the sync plan; ``data`` holds all of it.
+SYNC_MESSAGE_LINES = 200
+
+
 class WeComExtension:
     """Registered by the host once per host; holds no state of its own."""
 
@@ -89,6 +108,8 @@ class WeComExtension:
                     PanelAction(
                         "test_connection", "测试连接 Test connection", _test_connection
                     ),
+                    PanelAction("sync_preview", "预览同步 Preview sync", _sync(False)),
+                    PanelAction("sync_apply", "同步成员 Sync members", _sync(True)),
                 )
             )
         ]

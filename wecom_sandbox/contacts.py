@@ -37,6 +37,12 @@ def scope_of(sb: Sandbox, token: Token) -> Scope:
     return Scope(app.visible_users, app.visible_depts, not app.created_after_2022)
 
 
+def _details_allowed(sb: Sandbox, token: Token) -> None:
+    """Since 2022-08-15 a contacts secret used from a new IP may only list ids."""
+    if token.is_contacts and sb.corp.contacts_new_ip:
+        raise ApiError(48009)
+
+
 def _dept_id(raw: Any, required: bool) -> int | None:
     if raw in (None, ""):
         if required:
@@ -66,6 +72,7 @@ def _departments(sb: Sandbox, scope: Scope, raw_id: Any) -> list[int]:
 
 
 def department_list(sb: Sandbox, token: Token, args: Any) -> dict[str, Any]:
+    _details_allowed(sb, token)
     scope = scope_of(sb, token)
     ids = _departments(sb, scope, args.get("id"))
     return {
@@ -116,6 +123,7 @@ def user_get(sb: Sandbox, token: Token, args: Any) -> dict[str, Any]:
     userid = args.get("userid", "")
     if not userid:
         raise ApiError(40058, "missing userid")
+    _details_allowed(sb, token)
     member = _visible_member(sb, scope_of(sb, token), userid)
     return {
         "errcode": 0,
@@ -160,6 +168,7 @@ def user_simplelist(sb: Sandbox, token: Token, args: Any) -> dict[str, Any]:
 
 
 def user_list(sb: Sandbox, token: Token, args: Any) -> dict[str, Any]:
+    _details_allowed(sb, token)
     members, scope = _members_in(sb, token, args)
     return {
         "errcode": 0,

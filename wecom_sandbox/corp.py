@@ -199,6 +199,9 @@ class Corp:
         self.name: str = str(seed.get("name", self.corpid))
         self.contacts_secret: str = str(seed.get("contacts_secret") or "")
         self.errmsg_hints: bool = bool(seed.get("errmsg_hints", True))
+        #: The contacts secret is called from an IP added after 2022-08-15, so
+        #: WeCom refuses it user/get, user/list and department/list (48009).
+        self.contacts_new_ip: bool = bool(seed.get("contacts_new_ip", False))
 
         self.departments: dict[int, Department] = {}
         for where, entry in _entries(seed, "departments"):

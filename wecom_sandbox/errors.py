@@ -43,6 +43,7 @@ ERRMSG: dict[int, str] = {
     46004: "user no exist",
     47001: "data format error",
     48002: "api forbidden",
+    48009: "api forbidden for contacts sync from this ip",
     50001: "redirect_uri not trusted",
     60003: "department not found",
     60011: "no privilege to access/modify contact/party/agent",
