@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -62,6 +63,21 @@ class WeComUnreachable(HostError):
 
 def secret_key(corpid: str, secret: str) -> str:
     return f"{corpid}:{hashlib.sha256(secret.encode()).hexdigest()[:24]}"
+
+
+def _fetch_lock(store: Any) -> threading.Lock:
+    """The lock that lets one thread of this host fetch tokens at a time, kept
+    on the host's store, so many members signing in at once on a cold cache
+    cause one ``gettoken``, not one each.
+
+    Limitation: it serialises threads, not processes; several host processes
+    on one store can still fetch once each.  A lease row in the store would
+    cover them.
+    """
+    lock = getattr(store, "_wecom_token_lock", None)
+    if lock is None:
+        lock = store.__dict__.setdefault("_wecom_token_lock", threading.Lock())
+    return lock  # type: ignore[no-any-return]
 
 
 class WeComClient:
@@ -125,6 +141,14 @@ class WeComClient:
             cached = self.store.kv_get(TOKEN_NS, self.cache_key)
             if cached:
                 return str(cached)
+        with _fetch_lock(self.store):
+            if not force:  # another thread may have fetched it while we waited
+                cached = self.store.kv_get(TOKEN_NS, self.cache_key)
+                if cached:
+                    return str(cached)
+            return self._fetch_token()
+
+    def _fetch_token(self) -> str:
         data = self._http(
             "GET", "gettoken", {"corpid": self.corpid, "corpsecret": self._secret}
         )
