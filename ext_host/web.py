@@ -139,6 +139,10 @@ class ServerThread:
         self.port = self._server.effective_port
         self.url = f"http://{host}:{self.port}"
         self._stopping = threading.Event()
+        # Held by stop() while it sets the flag and pulls the trigger, so the
+        # loop cannot close the trigger in between (EBADF, or a write into
+        # whatever reused its fd).
+        self._stop_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._run, name=f"ext-host-web-{self.port}", daemon=True
         )
@@ -147,8 +151,9 @@ class ServerThread:
         server = self._server
         while not self._stopping.is_set():
             server.asyncore.loop(timeout=0.5, map=server._map, count=1)
-        for channel in list(server._map.values()):
-            channel.close()
+        with self._stop_lock:
+            for channel in list(server._map.values()):
+                channel.close()
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def start(self) -> ServerThread:
@@ -156,8 +161,9 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._server.pull_trigger()
+        with self._stop_lock:
+            self._stopping.set()
+            self._server.pull_trigger()
         self._thread.join(timeout=10)
 
 

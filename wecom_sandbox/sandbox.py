@@ -79,9 +79,12 @@ class Sandbox:
         self._server = server
         self.url = f"http://{host}:{server.effective_port}"
         self._stopping = threading.Event()
+        # Held while stop() sets the flag and pulls the trigger, so the loop
+        # cannot close the trigger in between.
+        self._stop_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._serve,
-            args=(server, self._stopping),
+            args=(server, self._stopping, self._stop_lock),
             name=f"wecom-sandbox-{server.effective_port}",
             daemon=True,
         )
@@ -95,20 +98,22 @@ class Sandbox:
         if server is None:
             return
         self._server = self._thread = None
-        self._stopping.set()
-        server.pull_trigger()
+        with self._stop_lock:
+            self._stopping.set()
+            server.pull_trigger()
         if thread is not None:
             thread.join(timeout=10)
         logger.info("sandbox at %s stopped", self.url)
 
     @staticmethod
-    def _serve(server: Any, stopping: threading.Event) -> None:
+    def _serve(server: Any, stopping: threading.Event, lock: threading.Lock) -> None:
         # One poll at a time, and every socket closed here, in the loop's own
         # thread: closing them from another thread races the running select().
         while not stopping.is_set():
             server.asyncore.loop(timeout=0.5, map=server._map, count=1)
-        for channel in list(server._map.values()):
-            channel.close()
+        with lock:
+            for channel in list(server._map.values()):
+                channel.close()
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def __enter__(self) -> Sandbox:

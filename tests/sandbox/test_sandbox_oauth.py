@@ -33,10 +33,27 @@ class Portal:
 
         self.server = waitress.create_server(app, host="127.0.0.1", port=0)
         self.host = f"127.0.0.1:{self.server.effective_port}"
-        threading.Thread(target=self.server.run, daemon=True).start()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        # Sockets are closed in the loop's own thread: closing them from the
+        # test's thread under a running select() breaks other servers' fds.
+        server = self.server
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.5, map=server._map, count=1)
+        with self._lock:
+            for channel in list(server._map.values()):
+                channel.close()
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def close(self):
-        self.server.close()
+        with self._lock:
+            self._stopping.set()
+            self.server.pull_trigger()
+        self._thread.join(timeout=10)
 
 
 @pytest.fixture
