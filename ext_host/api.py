@@ -62,6 +62,13 @@ class Panel:
     (the help text).  Fields named in ``secret_fields`` are write-only.
     ``validate(values)`` returns further :class:`Problem` items;
     ``normalize(values)`` returns the values to store.
+
+    Display hints the console reads from a property: ``x-actions`` (names of
+    actions whose buttons sit beside the field), ``x-autodetect: host_url`` (an
+    *Auto-detect* button filling the address the administrator browses on),
+    ``x-multiline``.  From an action's :class:`ActionResult` ``data`` it shows
+    ``link`` (with a copy button), ``note``, and marks the lines of the message
+    listed in ``problems`` or ``warnings``.
     """
 
     name: str
@@ -99,6 +106,19 @@ class MenuItem:
     run straight away); ``prefill(host, resource)`` gives its initial values;
     ``action(host, resource, values, actor)`` does the work, where ``actor`` is
     the name of the host user who chose the item (``None`` from the CLI).
+
+    ``choices(host, resource)``, when given, returns the options of fields
+    that are picked from a list, computed when the dialog opens: ``{field:
+    [{"value": ..., "label": ..., "warn": ...}]}`` (``warn`` optional, shown
+    when the option is chosen).  A field whose schema type is ``array`` is a
+    multiple choice.
+
+    Dialog hints the console reads: ``x-submit`` (the schema's button label),
+    and on a property ``x-max-bytes`` (a live UTF-8 byte count with a warning
+    past it), ``x-multiline``, ``x-upload: {"accept": [...], "recommended":
+    [width, height]}`` (a picture upload; the field receives ``/uploads/NAME``,
+    served by the host).  After the action, ``data["lines"]`` is listed under
+    the message.
     """
 
     id: str
@@ -107,6 +127,7 @@ class MenuItem:
     action: Callable[[Host, Any, dict[str, Any], str | None], ActionResult]
     dialog: Mapping[str, Any] | None = None
     prefill: Callable[[Host, Any], dict[str, Any]] | None = None
+    choices: Callable[[Host, Any], dict[str, list[dict[str, str]]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class Context:
         self.overrides = overrides
         self.debug = debug
         self._host: Any = None
+        self._stamp: str | None = None
 
     def config(self) -> Any:
         from .config import load_config
@@ -39,8 +40,18 @@ class Context:
         if self._host is None:
             from .host import Host
 
-            self._host = Host(self.config()).start()
+            config = self.config()
+            self.command_stamp(config)  # before loading changes sys.path
+            self._host = Host(config).start()
         return self._host
+
+    def command_stamp(self, config: Any) -> str | None:
+        """The stamp of the extension command cache, taken once per process."""
+        if self._stamp is None:
+            from . import command_cache
+
+            self._stamp = command_cache.stamp(config) or ""
+        return self._stamp or None
 
     def close(self) -> None:
         if self._host is not None:
@@ -49,10 +60,44 @@ class Context:
 
 
 class HostGroup(click.Group):
-    """The root group: the host's commands plus those extensions contribute."""
+    """The root group: the host's commands plus those extensions contribute.
+
+    Running an extension's command starts the host and uses its real command.
+    Listing them (``ext-host --help``) reads the names and one-line help from
+    :mod:`ext_host.command_cache` instead, so help does not import and start
+    every extension; the host is started only when the cache is stale.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Click resolves the subcommand and answers --help before the root
+        # callback runs, and both need the extension folder: build the
+        # Context now from a first look at the global options.
+        if not isinstance(ctx.obj, Context):
+            try:
+                opts, _, _ = self.make_parser(ctx).parse_args(args=list(args))
+            except click.UsageError:
+                opts = {}  # super().parse_args reports it properly
+            setup_logging(bool(opts.get("debug")))
+            obj = Context(
+                opts.get("config"),
+                {
+                    "data_dir": opts.get("data_dir"),
+                    "extensions_dir": opts.get("extensions_dir"),
+                    "strict": opts.get("strict") or None,
+                    "trace": opts.get("trace") or None,
+                },
+                bool(opts.get("debug")),
+            )
+            ctx.obj = obj
+            ctx.call_on_close(obj.close)
+        return super().parse_args(ctx, args)
 
     def _extension_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         obj = ctx.find_object(Context)
+        if obj is None and ctx.params:
+            # click resolves the subcommand before the group's callback runs,
+            # so build the context from the already parsed global options.
+            obj = _context_from(ctx)
         if obj is None:
             return {}
         try:
@@ -65,16 +110,54 @@ class HostGroup(click.Group):
             "cli_commands", lambda c: c.name or "", "CLI command", taken
         ):
             found[command.name or ""] = command
+        from . import command_cache
+
+        listing = {name: c.get_short_help_str(limit=300) for name, c in found.items()}
+        command_cache.write(host.config, obj.command_stamp(host.config), listing)
         return found
+
+    def _listed_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """Stand-ins carrying each extension command's name and help, for
+        listing only; from the cache when it is current."""
+        obj = ctx.find_object(Context)
+        if obj is None:
+            return {}
+        from . import command_cache
+
+        try:
+            config = obj.config()
+        except HostError:
+            return {}
+        cached = command_cache.read(config, obj.command_stamp(config))
+        if cached is None:
+            return self._extension_commands(ctx)
+        return {
+            name: click.Command(name, help=text, short_help=text)
+            for name, text in cached.items()
+        }
+
+    def format_commands(
+        self, ctx: click.Context, formatter: click.HelpFormatter
+    ) -> None:
+        ctx.meta["ext_host.listing"] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.meta["ext_host.listing"] = False
+
+    def _extras(self, ctx: click.Context) -> dict[str, click.Command]:
+        if ctx.meta.get("ext_host.listing"):
+            return self._listed_commands(ctx)
+        return self._extension_commands(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = list(super().list_commands(ctx))
-        return names + sorted(self._extension_commands(ctx))
+        return names + sorted(self._extras(ctx))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
         if command is None:
-            command = self._extension_commands(ctx).get(name)
+            command = self._extras(ctx).get(name)
         return command
 
 
@@ -102,16 +185,23 @@ def cli(
     debug: bool,
 ) -> None:
     """ext-host: a report server with packaged extensions (such as WeCom)."""
+    if isinstance(ctx.obj, Context):
+        return  # built by HostGroup.parse_args from the same options
     setup_logging(debug)
+    if not isinstance(ctx.obj, Context):
+        _context_from(ctx)
+
+
+def _context_from(ctx: click.Context) -> Context:
+    params = ctx.params
     overrides = {
-        "data_dir": data_dir,
-        "extensions_dir": extensions_dir,
-        "strict": strict,
-        "trace": trace,
+        key: params.get(key)
+        for key in ("data_dir", "extensions_dir", "strict", "trace")
     }
-    obj = Context(config, overrides, debug)
+    obj = Context(params.get("config"), overrides, bool(params.get("debug")))
     ctx.obj = obj
     ctx.call_on_close(obj.close)
+    return obj
 
 
 def host_of(ctx: click.Context) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -21,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import importlib_metadata
+import yaml
 
 from . import ENTRY_POINT_GROUP
 from .archive import Limits, extract, file_sha256, inspect
 from .errors import ArchiveError, ExtensionError, HostError, ManifestError
-from .manifest import MANIFEST_NAME, Manifest, parse_manifest
+from .manifest import MANIFEST_NAME, Manifest, manifest_from_dict, parse_manifest
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +103,16 @@ def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
     """Validate an archive and make sure its unpacked copy is in the cache.
 
     A warm cache (a folder named after the archive's digest) is reused without
-    unpacking or re-hashing the files in it.
+    unpacking or re-hashing the files in it.  When the archive file is the one
+    recorded in its stamp (same size, mtime_ns and inode), not even the archive
+    is hashed or its manifest parsed again: see :func:`_read_stamp`.
     """
     candidate = Candidate(source=str(path), archive=path)
     try:
+        warm = _read_stamp(path, cache_dir)
+        if warm is not None:
+            candidate.sha256, candidate.code_dir, candidate.manifest = warm
+            return candidate
         candidate.sha256 = file_sha256(path)
         name_hint = path.stem
         target = cache_dir / f"{name_hint}-{candidate.sha256[:16]}"
@@ -116,11 +124,63 @@ def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
             extract(path, target, limits)
             _prune_cache(cache_dir, name_hint, keep=target)
         candidate.code_dir = target
+        _write_stamp(path, cache_dir, candidate.sha256, target)
     except (ArchiveError, ManifestError) as exc:
         candidate.error = str(exc)
     except OSError as exc:
         candidate.error = f"{path.name}: cannot read ({exc.strerror})"
     return candidate
+
+
+# -- warm-start stamps ----------------------------------------------------------
+#
+# Hashing every archive at every start grows with the archives' size, and
+# parsing and schema-checking every manifest costs about a millisecond each
+# (and ~50 ms to import jsonschema at all).  So once an archive is validated
+# and unpacked, ``ext-cache/.NAME.ext.stamp`` records the archive file's
+# (size, mtime_ns, inode), its SHA-256 and the validated manifest fields.  A
+# replaced or edited archive changes at least one of the three and takes the
+# full path again; a stamp that cannot be read is ignored.
+
+
+def _stamp_path(path: Path, cache_dir: Path) -> Path:
+    return cache_dir / f".{path.name}.stamp"
+
+
+def _file_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _read_stamp(path: Path, cache_dir: Path) -> tuple[str, Path, Manifest] | None:
+    try:
+        stamp = json.loads(_stamp_path(path, cache_dir).read_text(encoding="utf-8"))
+        if stamp["file"] != _file_key(path):
+            return None
+        target = cache_dir / stamp["folder"]
+        if not (target / MANIFEST_NAME).is_file():
+            return None
+        source = f"{path.name}: {MANIFEST_NAME}"
+        manifest = manifest_from_dict(stamp["manifest"], source, checked=True)
+        return str(stamp["sha256"]), target, manifest
+    except (OSError, ValueError, KeyError, TypeError, HostError):
+        return None
+
+
+def _write_stamp(path: Path, cache_dir: Path, sha256: str, target: Path) -> None:
+    try:
+        raw = yaml.safe_load((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+        stamp = {
+            "file": _file_key(path),
+            "sha256": sha256,
+            "folder": target.name,
+            "manifest": raw,
+        }
+        tmp = _stamp_path(path, cache_dir).with_suffix(".tmp")
+        tmp.write_text(json.dumps(stamp, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, _stamp_path(path, cache_dir))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        log.debug("no warm-start stamp for %s: %s", path.name, exc)
 
 
 def _prune_cache(cache_dir: Path, name_hint: str, keep: Path) -> None:
@@ -243,7 +303,11 @@ def import_entry(manifest: Manifest, code_dir: Path) -> Any:
     if path_entry in sys.path:
         sys.path.remove(path_entry)
     sys.path.insert(0, path_entry)
-    importlib.invalidate_caches()
+    if path_entry in sys.path_importer_cache:
+        # A finder made for this folder earlier in the process may hold a stale
+        # listing; a folder new to the process gets a fresh finder anyway, and
+        # invalidating every finder for each of 100 extensions shows at start.
+        importlib.invalidate_caches()
     module = importlib.import_module(manifest.entry_module)
     obj: Any = module
     if manifest.entry_object:

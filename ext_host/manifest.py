@@ -7,15 +7,16 @@ extension's code is imported, and every error names the field and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from .errors import ManifestError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 MANIFEST_NAME = "extension.yaml"
 
@@ -117,12 +118,29 @@ def parse_manifest(text: str | bytes, source: str) -> Manifest:
     return manifest_from_dict(raw, source)
 
 
-def manifest_from_dict(raw: dict[str, Any], source: str) -> Manifest:
+def manifest_from_dict(
+    raw: dict[str, Any], source: str, checked: bool = False
+) -> Manifest:
+    """A :class:`Manifest` from parsed fields.
+
+    ``checked`` skips the schema check, for fields this host validated itself
+    and stored in its own data folder (the loader's warm-start stamp).
+    """
+    if not checked:
+        _check_schema(raw, source)
+    return _build(raw, source)
+
+
+def _check_schema(raw: dict[str, Any], source: str) -> None:
+    import jsonschema  # imported where used: it costs ~50 ms of every CLI start
+
     validator = jsonschema.Draft202012Validator(MANIFEST_SCHEMA)
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         raise ManifestError(f"{source}: {_describe(errors[0])}")
 
+
+def _build(raw: dict[str, Any], source: str) -> Manifest:
     name = raw["name"]
     try:
         version = Version(str(raw["version"]))
@@ -140,6 +158,9 @@ def manifest_from_dict(raw: dict[str, Any], source: str) -> Manifest:
         ) from None
     depends = []
     for text in raw.get("depends", []):
+        # ~20 ms to import (it pulls in marker parsing): only when there are any.
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
             req = Requirement(text)
         except InvalidRequirement:

@@ -12,12 +12,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from .api import Panel, Problem
 from .errors import NotFound, ValidationError
 
 if TYPE_CHECKING:
+    import jsonschema
+
     from .host import Host
 
 #: What :meth:`OptionService.public` shows for a secret that is set.
@@ -99,6 +99,8 @@ class OptionService:
             values = panel.normalize(dict(values))
 
         errors: dict[str, str] = {}
+        import jsonschema  # imported where used: it costs ~50 ms of every CLI start
+
         validator = jsonschema.Draft202012Validator(panel.schema)
         for error in validator.iter_errors(values):
             key = str(error.absolute_path[0]) if error.absolute_path else ""

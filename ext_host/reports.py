@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
     from .users import User
 
 MAX_ROWS = 500
+#: Query results kept per (dataset file, query, user); see ReportService.run.
+RESULT_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,15 @@ class ReportData:
 class ReportService:
     def __init__(self, host: Host):
         self.host = host
+        # A dataset file is never written in place: it is rebuilt into a new
+        # file that replaces it.  So its (inode, mtime_ns) names its content,
+        # and both the read-only connections (one per server thread) and the
+        # results of a query for a user can be kept while it stays the same.
+        self._local = threading.local()
+        self._results: OrderedDict[tuple[Any, ...], tuple[list[str], list[Any]]] = (
+            OrderedDict()
+        )
+        self._results_lock = threading.Lock()
 
     @property
     def dataset_dir(self) -> Path:
@@ -130,6 +144,10 @@ class ReportService:
         tmp.unlink(missing_ok=True)
         conn = sqlite3.connect(tmp)
         try:
+            # A throw-away file until it is renamed into place: no journal and
+            # no fsync per statement (that made a 60-row build take 150 ms).
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
             conn.executescript(sql)
             conn.commit()
         except sqlite3.Error as exc:
@@ -178,6 +196,18 @@ class ReportService:
                 return True
         return False
 
+    def _dataset(self, path: Path, version: tuple[int, ...]) -> sqlite3.Connection:
+        """This thread's read-only connection to ``path`` at ``version``."""
+        conns = self._local.__dict__.setdefault("conns", {})
+        held = conns.get(path)
+        if held is not None and held[0] == version:
+            return held[1]  # type: ignore[no-any-return]
+        if held is not None:
+            held[1].close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conns[path] = (version, conn)
+        return conn
+
     def visible_to(self, user: User, mobile_only: bool = False) -> list[Report]:
         return [
             r
@@ -190,13 +220,27 @@ class ReportService:
         if user is not None and not self.can_view(user, report):
             raise PermissionDenied(f"user {user.name!r} may not view {report.name!r}")
         path = self.dataset_dir / f"{report.dataset}.sqlite3"
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            cur = conn.execute(report.query, {"user": user.name if user else ""})
-            columns = [d[0] for d in cur.description or ()]
-            rows = cur.fetchmany(MAX_ROWS + 1)
-        finally:
-            conn.close()
+        st = os.stat(path)
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)
+        user_name = user.name if user else ""
+        key = (str(path), version, report.query, user_name)
+        with self._results_lock:
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+        if cached is None:
+            cur = self._dataset(path, version).execute(
+                report.query, {"user": user_name}
+            )
+            cached = (
+                [d[0] for d in cur.description or ()],
+                cur.fetchmany(MAX_ROWS + 1),
+            )
+            with self._results_lock:
+                self._results[key] = cached
+                while len(self._results) > RESULT_CACHE_SIZE:
+                    self._results.popitem(last=False)
+        columns, rows = cached
         return ReportData(
             report, columns, [tuple(r) for r in rows[:MAX_ROWS]], len(rows) > MAX_ROWS
         )

@@ -1,4 +1,5 @@
-"""The host's web app (Flask): report pages, the mobile home, extension routes.
+"""The host's web app (Flask): report pages, the mobile home, uploaded
+pictures, the console (:mod:`.console`, at ``/console``), extension routes.
 
 Served in production by waitress (:func:`serve`); tests and the demo run
 :func:`start_server` in a thread on a free loopback port.
@@ -12,9 +13,10 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, send_file, url_for
 from waitress.server import create_server
 
+from . import console, uploads
 from .errors import HostError, NotFound
 from .sessions import HostSessionInterface, current_user, sign_out
 
@@ -37,6 +39,10 @@ def create_app(host: Host) -> Flask:
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=host.config.session_lifetime),
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        # A session lasts session_lifetime from sign-in (sessions.current_user
+        # checks it), so re-signing the cookie on every page only cost time:
+        # about a fifth of a report page.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.extensions["ext_host"] = host
 
@@ -93,6 +99,17 @@ def create_app(host: Host) -> Flask:
             title="已退出 Signed out",
             message="您已退出。 You are signed out.",
         )
+
+    @app.get("/uploads/<name>")
+    def uploaded(name: str) -> Any:
+        """Pictures uploaded in the console, public so WeCom clients can fetch
+        them from the card; names are random and unguessable."""
+        path = uploads.picture_file(host, name)
+        response = send_file(path, max_age=7 * 24 * 3600)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    console.register(app, host)
 
     taken = {str(rule) for rule in app.url_map.iter_rules()}
     for ext, route in host.unique("http_routes", lambda r: r.rule, "route", taken):
@@ -165,6 +182,7 @@ class ServerThread:
             self._stopping.set()
             self._server.pull_trigger()
         self._thread.join(timeout=10)
+        self._server.trigger.close()
 
 
 def start_server(host: Host, port: int = 0) -> ServerThread:

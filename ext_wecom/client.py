@@ -2,21 +2,26 @@
 store so every process of the host shares one token per app secret.
 
 The cache key is the CorpID and a SHA-256 of the secret, never the secret.
-On 40014 or 42001 the token is dropped, fetched once more, and the call is
-retried once.  Errors never carry the secret, the token or the request URL.
+A token is refreshed :data:`TOKEN_MARGIN` seconds before WeCom's expiry by one
+caller at a time: the refresh runs inside a store write transaction
+(``BEGIN IMMEDIATE``), which other threads and processes wait for, and they
+then read the token it stored.  On 40014 or 42001 the token is dropped,
+fetched once more, and the call is retried once.  Errors never carry the
+secret, the token or the request URL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from ext_host.api import HostError
+
+from . import clock
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +35,30 @@ HINTS = {
     40001: "the secret is wrong or was reset; copy it again from the app's page",
     40013: "the CorpID is wrong; copy it from 我的企业 > 企业ID",
     40014: "the access token is invalid",
+    40031: "a member id in the list is malformed",
+    40032: "more than 1000 members in one call",
     40029: "the sign-in code was already used or has expired",
     40056: "the agentid does not belong to this app",
     41001: "no access token was sent",
+    40091: "the secret belongs to another corp; copy the app's secret again",
     42001: "the access token expired",
-    45009: "WeCom's rate limit was hit; wait and retry",
+    42052: "WeCom recalls messages only within 24 hours of sending",
+    45009: "WeCom's rate limit (or the app's daily message quota) was hit; wait "
+    "and retry",
+    45031: "WeCom considers the secret unsafe; reset it on the app's page and "
+    "save the new one",
+    45033: "too many concurrent calls to WeCom; wait and retry",
     48002: "this secret may not call this API (use an app secret, not the contacts one)",
     50001: "the server address's host is not the app's trusted domain",
+    50003: "the app is disabled; enable it in WeCom's admin console (应用管理)",
     60011: "the app may not see this member, department or tag",
-    60020: "this server's IP is not in the app's trusted IPs (企业可信IP)",
+    60020: "this server's IP is not in the app's trusted IPs (企业可信IP); add it "
+    "on the app's page and wait a minute",
     60111: "no such member, or outside the app's visible range",
     81013: "no recipient is valid or visible to the app",
+    82001: "no recipient was given",
+    82002: "more than 100 departments in one call",
+    82003: "more than 100 tags in one call",
     301002: "the token belongs to another app",
 }
 
@@ -58,26 +76,19 @@ class WeComError(HostError):
 
 
 class WeComUnreachable(HostError):
-    """No HTTP answer from WeCom at all."""
+    """No usable HTTP answer from WeCom.
+
+    ``retryable`` is true for what can pass by itself: timeouts, reset or
+    dropped connections and HTTP 5xx.
+    """
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 def secret_key(corpid: str, secret: str) -> str:
     return f"{corpid}:{hashlib.sha256(secret.encode()).hexdigest()[:24]}"
-
-
-def _fetch_lock(store: Any) -> threading.Lock:
-    """The lock that lets one thread of this host fetch tokens at a time, kept
-    on the host's store, so many members signing in at once on a cold cache
-    cause one ``gettoken``, not one each.
-
-    Limitation: it serialises threads, not processes; several host processes
-    on one store can still fetch once each.  A lease row in the store would
-    cover them.
-    """
-    lock = getattr(store, "_wecom_token_lock", None)
-    if lock is None:
-        lock = store.__dict__.setdefault("_wecom_token_lock", threading.Lock())
-    return lock  # type: ignore[no-any-return]
 
 
 class WeComClient:
@@ -91,6 +102,7 @@ class WeComClient:
         secret: str,
         session: requests.Session | None = None,
         timeout: float = 10.0,
+        now: Callable[[], float] = clock.now,
     ):
         self.store = store
         self.api_base = api_base.rstrip("/")
@@ -98,6 +110,7 @@ class WeComClient:
         self._secret = secret
         self.session = session or requests.Session()
         self.timeout = timeout
+        self.now = now
         self.cache_key = secret_key(corpid, secret)
 
     def __repr__(self) -> str:
@@ -114,13 +127,21 @@ class WeComClient:
                 method, url, params=params, json=body, timeout=self.timeout
             )
         except requests.RequestException as exc:
+            transient = isinstance(
+                exc,
+                requests.ConnectionError
+                | requests.Timeout
+                | requests.exceptions.ChunkedEncodingError,
+            )
             raise WeComUnreachable(
                 f"cannot reach WeCom at {self.api_base} ({type(exc).__name__}); check "
-                "the WeCom API address and this server's network"
+                "the WeCom API address and this server's network",
+                retryable=transient,
             ) from None
         if resp.status_code >= 500:
             raise WeComUnreachable(
-                f"WeCom {path} answered HTTP {resp.status_code}; try again later"
+                f"WeCom {path} answered HTTP {resp.status_code}; try again later",
+                retryable=True,
             )
         try:
             data = resp.json()
@@ -136,29 +157,36 @@ class WeComClient:
     # -- token ---------------------------------------------------------------
 
     def token(self, force: bool = False) -> str:
-        """The cached access token, fetched with ``gettoken`` when missing."""
-        if not force:
-            cached = self.store.kv_get(TOKEN_NS, self.cache_key)
-            if cached:
-                return str(cached)
-        with _fetch_lock(self.store):
-            if not force:  # another thread may have fetched it while we waited
-                cached = self.store.kv_get(TOKEN_NS, self.cache_key)
-                if cached:
-                    return str(cached)
-            return self._fetch_token()
+        """The cached access token; fetched (by one caller at a time) when
+        missing or within :data:`TOKEN_MARGIN` seconds of its expiry, or
+        always with ``force`` (which checks that the secret still works)."""
+        cached = self.store.kv_get(TOKEN_NS, self.cache_key, now=self.now())
+        if cached and not force:
+            return str(cached)
+        return self.refresh(stale=str(cached) if cached else None)
 
-    def _fetch_token(self) -> str:
-        data = self._http(
-            "GET", "gettoken", {"corpid": self.corpid, "corpsecret": self._secret}
-        )
-        errcode = int(data.get("errcode", 0) or 0)
-        if errcode:
-            raise WeComError(errcode, str(data.get("errmsg", "")), "gettoken")
-        token = str(data["access_token"])
-        lifetime = int(data.get("expires_in") or 7200)
-        expires = time.time() + max(lifetime - TOKEN_MARGIN, lifetime // 2)
-        self.store.kv_set(TOKEN_NS, self.cache_key, token, expires_at=expires)
+    def refresh(self, stale: str | None = None) -> str:
+        """Fetch a token unless another caller just did.
+
+        The whole check-fetch-store runs in one store write transaction, so
+        concurrent callers (threads or processes) queue behind the one that
+        fetches and then find its token.  ``stale`` is a token WeCom refused:
+        it is replaced even if it has not expired yet.
+        """
+        with self.store.transaction():
+            cached = self.store.kv_get(TOKEN_NS, self.cache_key, now=self.now())
+            if cached and cached != stale:
+                return str(cached)
+            data = self._http(
+                "GET", "gettoken", {"corpid": self.corpid, "corpsecret": self._secret}
+            )
+            errcode = int(data.get("errcode", 0) or 0)
+            if errcode:
+                raise WeComError(errcode, str(data.get("errmsg", "")), "gettoken")
+            token = str(data["access_token"])
+            lifetime = int(data.get("expires_in") or 7200)
+            expires = self.now() + max(lifetime - TOKEN_MARGIN, lifetime // 2)
+            self.store.kv_set(TOKEN_NS, self.cache_key, token, expires_at=expires)
         log.info("wecom token fetched for %s (valid %d s)", self.corpid, lifetime)
         return token
 
@@ -180,16 +208,17 @@ class WeComClient:
         With ``raise_errors`` (the default) a non-zero errcode raises
         :class:`WeComError`; otherwise the body is returned as it came.
         """
+        token = self.token()
         for attempt in (1, 2):
             query = dict(params or {})
-            query["access_token"] = self.token(force=attempt == 2)
+            query["access_token"] = token
             data = self._http(method, path, query, body)
             errcode = int(data.get("errcode", 0) or 0)
             if errcode in STALE_TOKEN and attempt == 1:
                 log.info(
                     "wecom %s: token stale (errcode %d), fetching again", path, errcode
                 )
-                self.drop_token()
+                token = self.refresh(stale=token)
                 continue
             if errcode and raise_errors:
                 raise WeComError(errcode, str(data.get("errmsg", "")), path)

@@ -1,4 +1,5 @@
-"""CLI commands the extension adds: ``ext-host push`` and ``ext-host wecom``."""
+"""CLI commands the extension adds: ``ext-host push`` (in :mod:`.push_commands`)
+and ``ext-host wecom``."""
 
 from __future__ import annotations
 
@@ -6,44 +7,10 @@ from typing import Any
 
 import click
 
-from . import apps, oauth, push, sync
+from . import apps, oauth, push_commands, sync
 
 
 def build(host: Any) -> list[click.Command]:
-    @click.command("push")
-    @click.argument("report")
-    @click.option(
-        "--app", "app", default=None, help="app name or agentid (default: first)"
-    )
-    @click.option("--title", default=None, help="card title (default: the report name)")
-    @click.option("--description", default="")
-    @click.option("--picurl", default="", help="picture URL (about 900×500)")
-    @click.option("--url", default="", help="link (default: the report's WeChat link)")
-    @click.option(
-        "--user", "users", multiple=True, help="host user to send to (repeat)"
-    )
-    def push_cmd(
-        report: str,
-        app: str | None,
-        title: str | None,
-        description: str,
-        picurl: str,
-        url: str,
-        users: tuple[str, ...],
-    ) -> None:
-        """Push REPORT to WeCom as a news card (推送到企业号)."""
-        result = push.push_report(
-            host,
-            report,
-            app,
-            title or host.reports.get(report).name,
-            description,
-            picurl,
-            url,
-            list(users) or None,
-        )
-        click.echo(result.summary())
-
     @click.group("wecom")
     def wecom() -> None:
         """WeCom: apps, links."""
@@ -86,4 +53,4 @@ def build(host: Any) -> list[click.Command]:
             plan = sync.run(host, not dry_run, seats, progress)
         click.echo(plan.summary())
 
-    return [push_cmd, wecom]
+    return [push_commands.build(host), wecom]

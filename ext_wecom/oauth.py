@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from . import settings, state
 
@@ -112,22 +112,24 @@ def member_link(
     report: str | None = None,
     agentid: int | None = None,
     retry: bool = False,
+    tag: str = "",
 ) -> str:
     """The signed OAuth link to ``report`` (None: the mobile home) via ``agentid``:
-    what pushed cards, the app home and *Generate WeChat link* use."""
+    what pushed cards (tagged with their push), the app home and *Generate
+    WeChat link* use."""
     conf = settings.load(host)
     redirect = portal_url(conf.server_address, report, agentid, retry)
     return authorize_url(
         conf.oauth_base,
         conf.corpid,
         redirect,
-        state.sign(host, report, agentid),
+        state.sign(host, report, agentid, tag),
         agentid,
     )
 
 
 def member_web_login(
-    host: Any, report: str | None, agentid: int, retry: bool = False
+    host: Any, report: str | None, agentid: int, retry: bool = False, tag: str = ""
 ) -> str:
     """The signed web-login link (desktop browser) to ``report`` via ``agentid``."""
     conf = settings.load(host)
@@ -136,26 +138,6 @@ def member_web_login(
         conf.web_login_base,
         conf.corpid,
         redirect,
-        state.sign(host, report, agentid),
+        state.sign(host, report, agentid, tag),
         agentid,
     )
-
-
-def trusted_domain_mismatch(server_address: str, redirect_domain: str) -> str | None:
-    """Why WeCom will refuse to redirect to ``server_address`` for an app whose
-    trusted domain (``agent/get``'s ``redirect_domain``) is ``redirect_domain``;
-    None when host and port match exactly."""
-    netloc = urlsplit(server_address).netloc.rsplit("@", 1)[-1].lower()
-    domain = (redirect_domain or "").strip().lower()
-    if not domain:
-        return (
-            "the app has no trusted domain (可信域名); set it to "
-            f"{netloc} in the app's page"
-        )
-    if domain != netloc:
-        return (
-            f"the server address's host {netloc!r} is not the app's trusted "
-            f"domain {domain!r}; WeCom will refuse to sign members in: make them "
-            "equal, port included"
-        )
-    return None

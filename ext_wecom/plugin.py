@@ -8,7 +8,7 @@ import click
 
 from ext_host.api import ActionResult, HostError, PanelAction, UserField, hookimpl
 
-from . import apps, commands, menu, oauth, portal, push, settings, sync
+from . import apps, commands, menu, oauth, push, settings, sync
 from .accounts import FIELD_KEY, check_account, normalize_account
 
 
@@ -20,53 +20,68 @@ def _generate_link(host: Any, values: dict[str, Any]) -> ActionResult:
             ok=False,
         )
     link = oauth.member_link(host)
+    domain = settings.server_domain(conf.server_address)
     return ActionResult(
         link,
         data={
             "link": link,
-            "note": "Paste it as the app's home page (应用主页). The server "
-            "address's host must be the app's trusted domain (可信域名).",
+            "note": "Paste it as the app's home page (工作台应用主页). The server "
+            f"address's host, {domain}, must be the app's trusted domain "
+            "(网页授权及JS-SDK > 可信域名), port included.",
         },
     )
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _test_connection(host: Any, values: dict[str, Any]) -> ActionResult:
+    """Try every app secret (``gettoken`` + ``agent/list``), check each app's
+    trusted domain against the server address (``agent/get``), and try the
+    contacts secret.  Failures are named by position, never by the secret."""
+    conf = settings.load(host)
     found, problems = apps.resolve(host, use_cache=False)
     lines = [
-        f"secret #{a.position}: app {a.name} (agentid {a.agentid}) ok" for a in found
+        f"企业应用Secret #{a.position}: app {a.name} (agentid {a.agentid}) ok"
+        for a in found
     ]
-    lines += [p.error for p in problems]
-    warnings = _trusted_domain_warnings(host, found)
-    lines += warnings
-    return ActionResult(
-        "; ".join(lines),
-        ok=not problems and not warnings,
-        data={
-            "apps": [a.as_dict() for a in found],
-            "problems": [p.error for p in problems],
-            "warnings": warnings,
-        },
-    )
-
-
-def _trusted_domain_warnings(host: Any, found: list[apps.App]) -> list[str]:
-    """One warning per app whose trusted domain is not the server address."""
-    address = settings.load(host).server_address
-    warnings = []
+    errors = [p.error for p in problems]
+    warnings: list[str] = []
     for app in found:
-        if not address:
+        if not conf.server_address:
             break
         try:
-            domain = app.client.get("agent/get", agentid=app.agentid).get(
-                "redirect_domain", ""
-            )
+            info = app.client.get("agent/get", agentid=app.agentid)
         except HostError as exc:
             warnings.append(f"app {app.name}: cannot read its trusted domain: {exc}")
             continue
-        mismatch = oauth.trusted_domain_mismatch(address, str(domain or ""))
+        mismatch = settings.trusted_domain_mismatch(
+            conf.server_address, app.name, str(info.get("redirect_domain") or "")
+        )
         if mismatch:
-            warnings.append(f"app {app.name}: {mismatch}")
-    return warnings
+            warnings.append(mismatch)
+    if conf.contacts_secret:
+        contacts = apps.client_for(host, conf.contacts_secret, conf)
+        try:
+            contacts.token(force=True)
+            lines.append("通讯管理Secret: ok")
+        except HostError as exc:
+            errors.append(f"通讯管理Secret: {exc}")
+    hidden = [*conf.secrets, conf.contacts_secret]
+    message = "\n".join(lines + errors + warnings) or "nothing to test"
+    return ActionResult(
+        _scrub(message, hidden),
+        ok=not errors,
+        data={
+            "apps": [a.as_dict() for a in found],
+            "problems": [_scrub(e, hidden) for e in errors],
+            "warnings": [_scrub(w, hidden) for w in warnings],
+        },
+    )
 
 
 def _sync(apply_changes: bool) -> Any:
@@ -133,7 +148,11 @@ class WeComExtension:
 
     @hookimpl
     def http_routes(self, host: Any) -> list[Any]:
-        return portal.routes(host)
+        # The portal and the push pages need Flask (~100 ms to import): only
+        # the web server loads them.
+        from . import portal, push_console
+
+        return portal.routes(host) + push_console.routes(host)
 
     @hookimpl
     def cli_commands(self, host: Any) -> list[click.Command]:
@@ -141,4 +160,6 @@ class WeComExtension:
 
     @hookimpl
     def sign_in_url(self, host: Any, target: str) -> str | None:
+        from . import portal  # lazily, as in http_routes
+
         return portal.sign_in_url(host, target)

@@ -42,19 +42,21 @@ class Refusal(Exception):
 
     def __init__(self, title: str, message: str, status: int, detail: str = ""):
         super().__init__(message)
-        self.title, self.message, self.status, self.detail = (
-            title,
-            message,
-            status,
-            detail,
-        )
+        self.title = title
+        self.message = message
+        self.status = status
+        self.detail = detail
 
 
 # -- where a visitor without a session goes ------------------------------------
 
 
 def sign_in_link(
-    host: Any, report: str | None, agentid: int | None, retry: bool = False
+    host: Any,
+    report: str | None,
+    agentid: int | None,
+    retry: bool = False,
+    tag: str = "",
 ) -> str | None:
     """The sign-in link for this request's browser, or None if there is none.
 
@@ -75,10 +77,10 @@ def sign_in_link(
                 "; ".join(p.error for p in problems),
             )
     if oauth.inside_wecom(request.headers.get("User-Agent")):
-        return oauth.member_link(host, report, agentid, retry)
+        return oauth.member_link(host, report, agentid, retry, tag)
     if agentid is None:
         return None
-    return oauth.member_web_login(host, report, agentid, retry)
+    return oauth.member_web_login(host, report, agentid, retry, tag)
 
 
 def target_of(path: str) -> tuple[bool, str | None]:
@@ -359,7 +361,8 @@ def _portal(host: Any) -> Any:
             host.sign_out()
             if not retried:
                 log.info("portal: code used or expired, starting sign-in again")
-                link = sign_in_link(host, report_id, agentid, retry=True)
+                tag = state.tag_of(args.get("state", ""))
+                link = sign_in_link(host, report_id, agentid, retry=True, tag=tag)
                 if link is not None:
                     return redirect(link)
             log.warning("portal: code used or expired twice in a row")

@@ -2,21 +2,23 @@
 
 WeCom answers HTTP 200 whatever happens: only ``errcode`` says whether the
 card went out, and ``invaliduser`` names the members it did not reach.  Both
-are recorded with the push, so "sent" never means "WeCom refused".
+are recorded with the push (see :mod:`.outbox`), so "sent" never means "WeCom
+refused".  :func:`preview` tells the sender what will be cut and who will be
+reached before anything is written or sent; :func:`push_report` writes the
+push down, then sends it.
 """
 
 from __future__ import annotations
 
-import json
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ext_host.api import NotFound, ValidationError
+from ext_host.api import HostError, NotFound, ValidationError
 
-from . import apps, oauth, settings
-from .accounts import FIELD_KEY
-from .client import WeComError
+from . import apps, oauth, outbox, settings
+from . import recipients as recipients_mod
+from .recipients import Recipients
 
 #: WeCom's limits for a news article, in UTF-8 bytes.
 TITLE_BYTES = 128
@@ -43,7 +45,8 @@ MIGRATIONS = [
         actor TEXT NOT NULL DEFAULT '',
         created_at REAL NOT NULL
     )
-    """
+    """,
+    outbox.MIGRATION,
 ]
 
 
@@ -58,38 +61,15 @@ def fit_bytes(text: str, limit: int) -> tuple[str, bool]:
     return cut + MARKER, True
 
 
-@dataclass
-class PushResult:
-    push_id: int
-    app: str
-    agentid: int
-    msgid: str
-    recipients: list[str]
-    invalid: list[str]
-    skipped: list[str]
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        to = (
-            "everyone the app is visible to (@all)"
-            if self.recipients == ["@all"]
-            else (f"{len(self.recipients)} member(s)")
-        )
-        parts = [
-            f"push {self.push_id}: sent to {to} via app {self.app} (msgid {self.msgid})"
-        ]
-        if self.invalid:
-            parts.append(f"rejected by WeCom: {', '.join(self.invalid)}")
-        if self.skipped:
-            parts.append(f"skipped, no WeChat account: {', '.join(self.skipped)}")
-        parts.extend(self.notes)
-        return "; ".join(parts)
-
-
 def build_article(
     title: str, description: str, url: str, picurl: str
 ) -> tuple[dict[str, str], list[str]]:
-    """The news article and notes on what had to be cut."""
+    """The news article and notes on what had to be cut.
+
+    Title and description are cut on a character boundary, ending with
+    :data:`MARKER`; a URL is never cut (a cut link would not open), so one
+    over WeCom's limit is refused.
+    """
     notes = []
     title = title.strip()
     if not title:
@@ -98,10 +78,13 @@ def build_article(
         )
     fitted_title, cut = fit_bytes(title, TITLE_BYTES)
     if cut:
-        notes.append(f"title cut to {TITLE_BYTES} bytes")
-    fitted_desc, cut = fit_bytes(description.strip(), DESCRIPTION_BYTES)
+        notes.append(_cut_note("title", title, fitted_title, TITLE_BYTES))
+    description = description.strip()
+    fitted_desc, cut = fit_bytes(description, DESCRIPTION_BYTES)
     if cut:
-        notes.append(f"description cut to {DESCRIPTION_BYTES} bytes")
+        notes.append(
+            _cut_note("description", description, fitted_desc, DESCRIPTION_BYTES)
+        )
     for key, value in (("url", url), ("picurl", picurl)):
         if len(value.encode("utf-8")) > URL_BYTES:
             raise ValidationError(
@@ -117,28 +100,161 @@ def build_article(
     return article, notes
 
 
-def report_link(host: Any, report_id: str, agentid: int | None) -> str:
+def _cut_note(key: str, text: str, fitted: str, limit: int) -> str:
+    size = len(text.encode("utf-8"))
+    return f"{key} is {size} bytes, WeCom allows {limit}: cut to {fitted!r}"
+
+
+def report_link(
+    host: Any, report_id: str, agentid: int | None, state: str | None = None
+) -> str:
+    """The report's WeChat link; ``state`` (letters and digits) rides along
+    through WeCom's sign-in, so each push's card differs from the last one's."""
     conf = settings.load(host)
     if not conf.server_address:
         raise NotFound(
             "微信设置: 服务器地址 (server address) is not set; "
             "`ext-host options set wecom server_address=https://...`"
         )
-    return oauth.member_link(host, report_id, agentid)
+    return oauth.member_link(host, report_id, agentid, tag=state or "")
+
+
+@dataclass
+class PushResult:
+    """What became of a push (read back from the outbox)."""
+
+    push_id: int
+    app: str
+    agentid: int
+    msgid: str
+    recipients: list[str]
+    invalid: list[str]
+    skipped: list[str]
+    notes: list[str] = field(default_factory=list)
+    state: str = outbox.SENT
+    described: str = ""
+    calls: int = 1
+    failed: list[str] = field(default_factory=list)
+    deferred: int = 0
+    deferred_until: float | None = None
+    rejected: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        to = self.described or f"{len(self.recipients)} member(s)"
+        calls = f" in {self.calls} call(s)" if self.calls > 1 else ""
+        if self.state in (outbox.SENT, "partial") or (
+            self.state == outbox.DEFERRED and self.msgid
+        ):
+            head = f"sent to {to}{calls} via app {self.app} (msgid {self.msgid})"
+        elif self.state == outbox.DEFERRED:
+            head = f"nothing sent yet to {to} via app {self.app}"
+        else:
+            head = f"{self.state} to {to} via app {self.app}"
+        parts = [f"push {self.push_id}: {head}"]
+        if self.state == "partial":
+            parts[0] = f"push {self.push_id}: partly {head}"
+        if self.invalid:
+            parts.append(f"rejected by WeCom: {', '.join(self.invalid)}")
+        if self.rejected:
+            parts.append("; ".join(self.rejected))
+        if self.skipped:
+            parts.append(
+                "skipped (not bound to a WeChat account or disabled): "
+                + ", ".join(self.skipped)
+            )
+        if self.deferred:
+            when = outbox._hhmm(self.deferred_until or 0)
+            parts.append(
+                f"deferred: {self.deferred} member(s) until {when} by WeCom's "
+                "per-member limit; `ext-host push resume` sends them then"
+            )
+        parts.extend(self.failed)
+        parts.extend(self.notes)
+        return "; ".join(parts)
+
+
+class PushFailed(HostError):
+    """No chunk of the push reached WeCom; the push is recorded as failed."""
+
+    def __init__(self, message: str, result: PushResult):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class Preview:
+    """What a push would do, shown to the sender before anything is sent."""
+
+    report_id: str
+    app: str
+    agentid: int
+    article: dict[str, str]
+    notes: list[str]
+    recipients: Recipients
+    calls: int
+    custom_url: bool
+
+    def lines(self) -> list[str]:
+        out = [
+            f"report {self.report_id} via app {self.app} (agentid {self.agentid})",
+            f"title: {self.article['title']}",
+            f"to: {self.recipients.describe()} in {self.calls} call(s)",
+        ]
+        out += [f"skipped {name}: {reason}" for name, reason in self.recipients.skipped]
+        out += [f"note: {n}" for n in self.notes]
+        return out
 
 
 def resolve_users(host: Any, names: list[str]) -> tuple[list[str], list[str]]:
     """Host user names to WeCom accounts; returns (accounts, skipped names)."""
-    accounts, skipped = [], []
-    for name in names:
-        user = host.users.get(name)
-        account = user.fields.get(FIELD_KEY, "")
-        if account and user.enabled:
-            if account.lower() not in accounts:
-                accounts.append(account.lower())
-        else:
-            skipped.append(name)
-    return accounts, skipped
+    found = recipients_mod.resolve(host, users=names)
+    return list(found.users), [name for name, _ in found.skipped]
+
+
+def preview(
+    host: Any,
+    report_id: str,
+    app: str | int | None,
+    title: str,
+    description: str = "",
+    picurl: str = "",
+    url: str = "",
+    users: Iterable[str] | None = None,
+    *,
+    groups: Iterable[str] | None = None,
+    departments: Iterable[Any] | None = None,
+    tags: Iterable[Any] | None = None,
+    everyone: bool = False,
+) -> Preview:
+    """Check a push and say what it would do; writes and sends nothing.
+
+    Raises the same one-line errors :func:`push_report` would.
+    """
+    report = host.reports.get(report_id)
+    target = apps.find(host, app)
+    default_link = report_link(host, report.id, target.agentid)
+    custom = bool(url) and url != default_link
+    article, notes = build_article(
+        title or report.name, description, url if custom else default_link, picurl
+    )
+    found = recipients_mod.resolve(
+        host,
+        users=users,
+        groups=groups,
+        departments=departments,
+        tags=tags,
+        everyone=everyone,
+    )
+    return Preview(
+        report.id,
+        target.name,
+        target.agentid,
+        article,
+        notes,
+        found,
+        len(outbox.plan(found)),
+        custom,
+    )
 
 
 def push_report(
@@ -151,72 +267,129 @@ def push_report(
     url: str = "",
     users: list[str] | None = None,
     actor: str | None = None,
+    *,
+    groups: Iterable[str] | None = None,
+    departments: Iterable[Any] | None = None,
+    tags: Iterable[Any] | None = None,
+    everyone: bool = False,
+    progress: outbox.Progress | None = None,
 ) -> PushResult:
-    """Send ``report_id`` as a news card through ``app``; record the push."""
-    report = host.reports.get(report_id)
-    target = apps.find(host, app)
-    link = url or report_link(host, report.id, target.agentid)
-    article, notes = build_article(title or report.name, description, link, picurl)
+    """Send ``report_id`` as a news card through ``app``; record the push.
 
-    if users:
-        accounts, skipped = resolve_users(host, users)
-        if not accounts:
-            raise ValidationError(
-                "no recipient has a WeChat account (微信账号): " + ", ".join(skipped)
-            )
-        touser = "|".join(accounts)
-    else:
-        accounts, skipped, touser = ["@all"], [], "@all"
+    Recipients: host ``users``, host ``groups``, WeCom ``departments`` and
+    ``tags`` (ids), or ``everyone=True`` for ``@all``.  The push is written to
+    the outbox before the first call; raises :class:`PushFailed` when no
+    chunk could be sent (the push stays recorded as failed).
+    """
+    plan = preview(
+        host,
+        report_id,
+        app,
+        title,
+        description,
+        picurl,
+        url,
+        users,
+        groups=groups,
+        departments=departments,
+        tags=tags,
+        everyone=everyone,
+    )
+    target = apps.find(host, plan.agentid)
 
-    body = {
-        "touser": touser,
-        "msgtype": "news",
-        "agentid": target.agentid,
-        "news": {"articles": [article]},
+    def article_for(push_id: int) -> dict[str, str]:
+        if plan.custom_url:
+            return plan.article
+        link = report_link(host, plan.report_id, plan.agentid, f"push{push_id}")
+        return dict(plan.article, url=link)
+
+    request = {
+        "report": plan.report_id,
+        "app": plan.app,
+        "title": title,
+        "description": description,
+        "picurl": picurl,
+        "url": url,
+        "users": list(users or []),
+        "groups": list(groups or []),
+        "departments": [str(d) for d in departments or []],
+        "tags": [str(t) for t in tags or []],
+        "everyone": everyone,
     }
-    now = time.time()
-    push_id = host.store.execute(
-        "INSERT INTO wecom_pushes (report_id, agentid, app_name, title, request, touser, "
-        "skipped, state, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?, ?)",
-        (
-            report.id,
-            target.agentid,
-            target.name,
-            article["title"],
-            json.dumps(body, ensure_ascii=False),
-            touser,
-            json.dumps(skipped, ensure_ascii=False),
-            actor or "",
-            now,
-        ),
+    push_id = outbox.create(
+        host,
+        report_id=plan.report_id,
+        agentid=plan.agentid,
+        app_name=plan.app,
+        article_for=article_for,
+        recipients=plan.recipients,
+        request=request,
+        notes=plan.notes,
+        actor=actor,
     )
-    try:
-        data = target.client.post("message/send", body)
-    except WeComError as exc:
-        host.store.execute(
-            "UPDATE wecom_pushes SET state = 'failed', errcode = ?, errmsg = ? WHERE id = ?",
-            (exc.errcode, exc.errmsg, push_id),
-        )
-        raise
-    except Exception as exc:
-        host.store.execute(
-            "UPDATE wecom_pushes SET state = 'failed', errmsg = ? WHERE id = ?",
-            (str(exc), push_id),
-        )
-        raise
-    invalid = [u for u in str(data.get("invaliduser") or "").split("|") if u]
-    host.store.execute(
-        "UPDATE wecom_pushes SET state = 'sent', errcode = 0, msgid = ?, invaliduser = ? "
-        "WHERE id = ?",
-        (str(data.get("msgid", "")), "|".join(invalid), push_id),
-    )
+    outbox.send(host, push_id, target.client, progress)
+    result = result_of(host, push_id)
+    if result.state == outbox.FAILED:
+        raise PushFailed(f"push {push_id} failed: " + "; ".join(result.failed), result)
+    return result
+
+
+def resume(host: Any, progress: outbox.Progress | None = None) -> list[PushResult]:
+    """Send what is left of every unfinished push (after a crash, or deferred
+    members whose window has come)."""
+    results = []
+    for push_id in outbox.unfinished(host):
+        row = outbox.push_row(host, push_id)
+        target = apps.find(host, row["agentid"])
+        outbox.send(host, push_id, target.client, progress)
+        results.append(result_of(host, push_id))
+    return results
+
+
+def recall(host: Any, push_id: int) -> int:
+    row = outbox.push_row(host, push_id)
+    target = apps.find(host, row["agentid"])
+    return outbox.recall(host, push_id, target.client)
+
+
+def result_of(host: Any, push_id: int) -> PushResult:
+    """The push as the outbox records it now."""
+    import json
+
+    row = outbox.push_row(host, push_id)
+    chunks = outbox.chunks(host, push_id)
+    people = outbox.recipients(host, push_id)
+    invalid = [
+        r["id"] for r in people if r["state"] == "rejected" and r["kind"] == "user"
+    ]
+    rejected = [
+        f"{r['kind']} {r['id']} rejected ({r['reason']})"
+        for r in people
+        if r["state"] == "rejected" and r["kind"] in ("department", "tag")
+    ]
+    deferred = [c for c in chunks if c["state"] == outbox.DEFERRED]
+    failed = [
+        f"chunk {c['seq']}: {c['errmsg']}"
+        for c in chunks
+        if c["state"] == outbox.FAILED
+    ]
+    everyone = any(r["kind"] == "all" for r in people)
     return PushResult(
         push_id=push_id,
-        app=target.name,
-        agentid=target.agentid,
-        msgid=str(data.get("msgid", "")),
-        recipients=accounts,
+        app=row["app_name"],
+        agentid=row["agentid"],
+        msgid=next((c["msgid"] for c in chunks if c["msgid"]), ""),
+        recipients=["@all"]
+        if everyone
+        else [r["id"] for r in people if r["kind"] == "user"],
         invalid=invalid,
-        skipped=skipped,
-        notes=notes,
+        skipped=[r["id"] for r in people if r["kind"] == "host_user"],
+        notes=json.loads(row["notes"] or "[]"),
+        state=row["state"],
+        described=row["described"],
+        calls=len(chunks),
+        failed=failed,
+        deferred=sum(c["users"] for c in deferred),
+        deferred_until=max((c["not_before"] for c in deferred), default=None),
+        rejected=rejected,
     )

@@ -27,6 +27,7 @@ SCHEMA: dict[str, Any] = {
             "title": "微信CorpID WeChat CorpID",
             "description": "我的企业 > 企业ID (My Company > Corp ID), e.g. ww74a64be8259678d1",
             "pattern": _CORPID,
+            "x-actions": ["generate_link"],
         },
         "app_secrets": {
             "type": "string",
@@ -45,6 +46,7 @@ SCHEMA: dict[str, Any] = {
             "description": "The address members' phones reach this server on, e.g. "
             "https://bi.example.com; its host must be the app's trusted domain",
             "pattern": r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+            "x-autodetect": "host_url",
         },
         "api_base": {
             "type": "string",
@@ -64,9 +66,9 @@ SCHEMA: dict[str, Any] = {
             "type": "string",
             "title": "WeCom web login address (advanced)",
             "description": "Where a desktop browser signs in with WeCom's QR code "
-            "(wwlogin/sso/login); leave as is for the real WeCom",
+            "(wwlogin/sso/login); leave as is (or empty) for the real WeCom",
             "default": DEFAULT_WEB_LOGIN,
-            "pattern": r"^https?://[^\s?#]+$",
+            "pattern": r"^(https?://[^\s?#]+)?$",
         },
         "seats": {
             "type": "integer",
@@ -187,6 +189,39 @@ def trusted_domain_warning(address: str) -> str | None:
         return (
             f"服务器地址: port {port}; WeCom accepts trusted domains only on port "
             "80 (http) or 443 (https)"
+        )
+    return None
+
+
+def server_domain(address: str) -> str:
+    """The ``host[:port]`` of ``address`` as WeCom compares it with an app's
+    trusted domain: the host lower-cased, the port only when not the scheme's
+    default."""
+    parts = urlsplit(address)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{host}:{port}" if port and port != default else host
+
+
+def trusted_domain_mismatch(address: str, app_name: str, trusted: str) -> str | None:
+    """Why WeCom would refuse to sign members in through app ``app_name`` whose
+    trusted domain (可信域名, ``agent/get``'s ``redirect_domain``) is
+    ``trusted``, with links on ``address``; None when they match."""
+    domain = server_domain(address)
+    if not trusted:
+        return (
+            f"app {app_name}: no trusted domain (可信域名) is set; set it to "
+            f"{domain} in the app's 网页授权及JS-SDK"
+        )
+    if trusted.strip().lower() != domain:
+        return (
+            f"app {app_name}: its trusted domain (可信域名) is {trusted!r} but the "
+            f"server address's host is {domain!r}; WeCom will refuse to sign "
+            "members in until they match exactly, port included"
         )
     return None
 

@@ -545,21 +545,6 @@ def test_trusted_domain_mismatch_is_explained(stack):
     )
 
 
-def test_test_connection_warns_when_the_trusted_domain_differs(stack):
-    ok = stack.host.options.run_action("wecom", "test_connection")
-    assert (ok.ok, ok.data["warnings"]) == (True, [])
-
-    stack.sandbox.set_trusted_domain(AGENTID, "demo.example.com")
-    result = stack.host.options.run_action("wecom", "test_connection")
-    netloc = urlsplit(stack.url).netloc
-    assert result.ok is False
-    assert result.data["warnings"] == [
-        f"app DEMO: the server address's host {netloc!r} is not the app's trusted "
-        "domain 'demo.example.com'; WeCom will refuse to sign members in: make "
-        "them equal, port included"
-    ]
-
-
 # -- session security ------------------------------------------------------------
 
 

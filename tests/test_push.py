@@ -6,6 +6,7 @@ import pytest
 from stackkit import AGENTID, MEMBER
 
 from ext_host.errors import NotFound, ValidationError
+from ext_wecom.push import push_report
 
 
 def push(stack, **values):
@@ -29,15 +30,23 @@ def test_push_sends_one_news_card_to_the_bound_member(stack):
         "news": {
             "articles": [{"title": "1分组报表", "description": "日报", "url": link}]
         },
+        "enable_duplicate_check": 1,
+        "duplicate_check_interval": 14400,
     }
     assert link.startswith(f"{stack.sandbox.url}/connect/oauth2/authorize?appid=")
-    # The state is the host's signature of the report and the app (state.py).
-    assert re.search(r"&state=s1[A-Z2-7]{24}&agentid=1000008#wechat_redirect$", link)
+    # The state: the host's signature of report, app and tag, then the tag.
+    assert re.search(
+        r"&state=s1[A-Z2-7]{24}push1&agentid=1000008#wechat_redirect$", link
+    )
     inbox = stack.sandbox.inbox(MEMBER)
     assert [m["news"]["articles"][0]["title"] for m in inbox] == ["1分组报表"]
     assert result.message.startswith("push 1: sent to 1 member(s) via app DEMO (msgid ")
     row = stack.host.store.query_one("SELECT state, errcode, touser FROM wecom_pushes")
     assert tuple(row) == ("sent", 0, MEMBER)
+    rows = stack.host.store.query(
+        "SELECT kind, id, source, chunk_seq, state FROM wecom_push_recipients"
+    )
+    assert [tuple(r) for r in rows] == [("user", MEMBER, MEMBER, 1, "sent")]
 
 
 def test_many_pushes_fetch_one_token(stack):
@@ -73,8 +82,15 @@ def test_expired_token_is_fetched_again_and_the_push_goes_through(stack):
     ]
 
 
-def test_push_to_everyone_uses_at_all(stack):
-    push(stack, app="DEMO", title="全员")
+def test_push_to_everyone_uses_at_all_only_when_chosen(stack):
+    with pytest.raises(ValidationError) as info:
+        push(stack, app="DEMO", title="全员")
+    assert str(info.value) == (
+        "choose who receives the push: users, groups, departments, tags, "
+        "or everyone (@all)"
+    )
+    assert stack.sandbox.call_count("message/send") == 0
+    push_report(stack.host, "group-report", "DEMO", "全员", everyone=True)
     body = [c for c in stack.sandbox.calls if c["path"] == "/cgi-bin/message/send"][0][
         "body"
     ]
@@ -85,7 +101,9 @@ def test_unbound_user_is_skipped_and_named(stack):
     stack.host.users.add("nobody")
     result = push(stack, app="DEMO", title="t", users=f"{MEMBER},nobody")
     assert result.data["skipped"] == ["nobody"]
-    assert "skipped, no WeChat account: nobody" in result.message
+    assert "skipped (not bound to a WeChat account or disabled): nobody" in (
+        result.message
+    )
 
 
 def test_long_title_is_cut_on_a_character_boundary(stack):

@@ -103,6 +103,7 @@ class Sandbox:
             server.pull_trigger()
         if thread is not None:
             thread.join(timeout=10)
+        server.trigger.close()
         logger.info("sandbox at %s stopped", self.url)
 
     @staticmethod

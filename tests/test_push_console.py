@@ -1,0 +1,49 @@
+"""The console's push history: administrators only, every value escaped."""
+
+import requests
+from stackkit import MEMBER
+
+from ext_wecom import oauth
+from ext_wecom.push import push_report
+
+
+def signed_in(stack, member):
+    link = oauth.member_link(stack.host)  # signed: see ext_wecom/state.py
+    session = requests.Session()
+    resp = stack.sandbox.follow(link, as_member=member, session=session)
+    assert resp.status_code == 200
+    return session
+
+
+def test_admin_sees_the_history_and_one_push_escaped(stack):
+    stack.host.users.update(MEMBER, admin=True)
+    stack.host.users.add("zm", fields={"wecom.account": "zhaomin"})
+    push_report(stack.host, "group-report", "DEMO", "<b>周报</b>", users=[MEMBER, "zm"])
+    session = signed_in(stack, MEMBER)
+
+    page = session.get(f"{stack.url}/console/wecom/pushes", timeout=10)
+    assert page.status_code == 200
+    assert "&lt;b&gt;周报&lt;/b&gt;" in page.text and "<b>周报" not in page.text
+    assert '<td class="state">sent</td>' in page.text
+
+    detail = session.get(f"{stack.url}/console/wecom/pushes/1", timeout=10)
+    assert detail.status_code == 200
+    assert '<strong id="state">sent</strong>' in detail.text
+    assert (
+        "<td>invaliduser: unknown, inactive or outside the app&#39;s visible range</td>"
+        in detail.text
+    )
+    assert (
+        session.get(f"{stack.url}/console/wecom/pushes/9", timeout=10).status_code
+        == 404
+    )
+
+
+def test_others_are_refused(stack):
+    stack.host.users.add("zs", fields={"wecom.account": "zhangsan"})
+    session = signed_in(stack, "zhangsan")
+    page = session.get(f"{stack.url}/console/wecom/pushes", timeout=10)
+    assert page.status_code == 403
+    assert "Only administrators may see the push history." in page.text
+    anonymous = requests.get(f"{stack.url}/console/wecom/pushes/1", timeout=10)
+    assert anonymous.status_code == 403
