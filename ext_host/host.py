@@ -470,11 +470,25 @@ class Host:
 
     # -- conveniences for extensions ---------------------------------------------
 
-    def sign_in(self, user_name: str) -> None:
-        """Start a web session for ``user_name`` (inside a request)."""
+    def sign_in(self, user_name: str, secure: bool = False, proof: str = "") -> None:
+        """Start a web session for ``user_name`` (inside a request); ``secure``
+        marks the cookie Secure, ``proof`` is a digest of what proved who it is
+        (see :func:`ext_host.sessions.sign_in`)."""
         from .sessions import sign_in
 
-        sign_in(self, user_name)
+        sign_in(self, user_name, secure=secure, proof=proof)
+
+    def sign_out(self) -> None:
+        """End the web session of this request, if any."""
+        from .sessions import sign_out
+
+        sign_out(self)
+
+    def session_proof(self) -> str:
+        """The proof digest the current session was started with, or ``""``."""
+        from .sessions import current_proof
+
+        return current_proof()
 
     def current_user(self) -> Any:
         from .sessions import current_user

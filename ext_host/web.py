@@ -20,7 +20,7 @@ from waitress.server import create_server
 
 from . import console, uploads
 from .errors import HostError, NotFound
-from .sessions import current_user, sign_out
+from .sessions import HostSessionInterface, current_user, sign_out
 
 if TYPE_CHECKING:
     from .host import Host
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 def create_app(host: Host) -> Flask:
     app = Flask(__name__)
     app.secret_key = host.secrets.derive("flask-session")
+    # Secure also per request and per session: see ext_host/sessions.py.
+    app.session_interface = HostSessionInterface()
     secure = host.config.public_url.startswith("https://")
     app.config.update(
         SESSION_COOKIE_NAME="ext_host_session",
@@ -93,7 +95,7 @@ def create_app(host: Host) -> Flask:
 
     @app.get("/vision/logout")
     def logout() -> Any:
-        sign_out()
+        sign_out(host)
         return render_template(
             "message.html",
             title="已退出 Signed out",

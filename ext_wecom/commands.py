@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from . import apps, oauth, push_commands, settings, sync
+from . import apps, oauth, push_commands, sync
 
 
 def build(host: Any) -> list[click.Command]:
@@ -33,15 +33,10 @@ def build(host: Any) -> list[click.Command]:
     @click.option("--app", default=None, help="app name or agentid to include")
     def link_cmd(report: str | None, app: str | None) -> None:
         """Print the WeChat link (生成微信链接) for the app home or a report."""
-        conf = settings.load(host)
         agentid = apps.find(host, app).agentid if app else None
         if report:
             host.reports.get(report)
-        click.echo(
-            oauth.wechat_link(
-                conf.oauth_base, conf.corpid, conf.server_address, report, agentid
-            )
-        )
+        click.echo(oauth.member_link(host, report, agentid))
 
     @wecom.command("sync")
     @click.option("--dry-run", is_flag=True, help="print the plan; change nothing")

@@ -85,9 +85,13 @@ def _names(value: Any) -> list[str]:
 def _prefill(host: Any, report: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"title": report.name, "description": report.description}
     try:
+        found, _ = apps.resolve(host)
         first = apps.find(host, None)
         values["app"] = first.name
-        values["url"] = push.report_link(host, report.id, first.agentid)
+        # The link names the app that sends it (its token exchanges the code):
+        # with several apps it is built once the app is chosen, at push time.
+        if len(found) == 1:
+            values["url"] = push.report_link(host, report.id, first.agentid)
     except HostError as exc:
         # Prefill is best effort: the dialog still opens, and pushing reports it.
         log.info("push dialog prefill incomplete: %s", exc)

@@ -19,7 +19,7 @@ def _generate_link(host: Any, values: dict[str, Any]) -> ActionResult:
             "生成微信链接 needs the CorpID and the server address; set both first",
             ok=False,
         )
-    link = oauth.wechat_link(conf.oauth_base, conf.corpid, conf.server_address)
+    link = oauth.member_link(host)
     domain = settings.server_domain(conf.server_address)
     return ActionResult(
         link,
@@ -157,3 +157,9 @@ class WeComExtension:
     @hookimpl
     def cli_commands(self, host: Any) -> list[click.Command]:
         return commands.build(host)
+
+    @hookimpl
+    def sign_in_url(self, host: Any, target: str) -> str | None:
+        from . import portal  # lazily, as in http_routes
+
+        return portal.sign_in_url(host, target)

@@ -116,9 +116,7 @@ def report_link(
             "微信设置: 服务器地址 (server address) is not set; "
             "`ext-host options set wecom server_address=https://...`"
         )
-    return oauth.wechat_link(
-        conf.oauth_base, conf.corpid, conf.server_address, report_id, agentid, state
-    )
+    return oauth.member_link(host, report_id, agentid, tag=state or "")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ext_host.api import Panel, PanelAction, Problem
 PANEL = "wecom"
 DEFAULT_API = "https://qyapi.weixin.qq.com"
 DEFAULT_OAUTH = "https://open.weixin.qq.com"
+DEFAULT_WEB_LOGIN = "https://login.work.weixin.qq.com"
 
 _CORPID = r"^w[wx][0-9A-Za-z]{16}$"
 _SECRET = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
@@ -61,6 +62,14 @@ SCHEMA: dict[str, Any] = {
             "default": DEFAULT_OAUTH,
             "pattern": r"^https?://[^\s?#]+$",
         },
+        "web_login_base": {
+            "type": "string",
+            "title": "WeCom web login address (advanced)",
+            "description": "Where a desktop browser signs in with WeCom's QR code "
+            "(wwlogin/sso/login); leave as is (or empty) for the real WeCom",
+            "default": DEFAULT_WEB_LOGIN,
+            "pattern": r"^(https?://[^\s?#]+)?$",
+        },
         "seats": {
             "type": "integer",
             "minimum": 1,
@@ -81,6 +90,7 @@ class Settings:
     server_address: str
     api_base: str
     oauth_base: str
+    web_login_base: str = DEFAULT_WEB_LOGIN
 
 
 def split_secrets(text: str) -> list[str]:
@@ -98,13 +108,14 @@ def normalize(values: dict[str, Any]) -> dict[str, Any]:
         "server_address",
         "api_base",
         "oauth_base",
+        "web_login_base",
         "contacts_secret",
     ):
         if isinstance(values.get(key), str):
             values[key] = values[key].strip()
     if isinstance(values.get("server_address"), str):
         values["server_address"] = values["server_address"].rstrip("/")
-    for key in ("api_base", "oauth_base"):
+    for key in ("api_base", "oauth_base", "web_login_base"):
         if isinstance(values.get(key), str):
             values[key] = values[key].rstrip("/")
     if isinstance(values.get("app_secrets"), str):
@@ -224,6 +235,7 @@ def load(host: Any) -> Settings:
         server_address=(values.get("server_address") or "").rstrip("/"),
         api_base=(values.get("api_base") or DEFAULT_API).rstrip("/"),
         oauth_base=(values.get("oauth_base") or DEFAULT_OAUTH).rstrip("/"),
+        web_login_base=(values.get("web_login_base") or DEFAULT_WEB_LOGIN).rstrip("/"),
     )
 
 

@@ -99,6 +99,7 @@ def stack(
             "server_address": server.url,
             "api_base": sandbox.url,
             "oauth_base": sandbox.url,
+            "web_login_base": sandbox.url,
         },
     )
     host.users.add(MEMBER, alias="陈东平", fields={"wecom.account": MEMBER})

@@ -321,7 +321,7 @@ def test_generate_link_gives_the_link_and_the_trusted_domain_reminder(console, s
     result = console.json(
         "POST", "/console/options/wecom/actions/generate_link"
     ).get_json()
-    link = oauth.wechat_link(stack.sandbox.url, stack.sandbox.corpid, stack.url)
+    link = oauth.member_link(stack.host)  # signed: see ext_wecom/state.py
     domain = stack.url.split("://")[1]
     assert result == {
         "ok": True,
@@ -528,9 +528,7 @@ def test_push_dialog_offers_apps_users_and_groups(console, stack):
         "title": "1分组报表",
         "description": "按区域分组的销售汇总 Sales by region",
         "app": "DEMO",
-        "url": oauth.wechat_link(
-            stack.sandbox.url, stack.sandbox.corpid, stack.url, "group-report", AGENTID
-        ),
+        "url": oauth.member_link(stack.host, "group-report", AGENTID),
     }
     assert answer["choices"] == {
         "app": [{"value": "DEMO", "label": "DEMO (agentid 1000008)"}],

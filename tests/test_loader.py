@@ -15,6 +15,7 @@ def test_wecom_loads_from_its_archive(make_host, wecom_archive):
         "http_routes",
         "menu_items",
         "option_panels",
+        "sign_in_url",
         "startup",
         "user_fields",
     ]

@@ -1,5 +1,7 @@
 """Pushing a report: the body WeCom receives, token caching, bad input."""
 
+import re
+
 import pytest
 from stackkit import AGENTID, MEMBER
 
@@ -32,7 +34,10 @@ def test_push_sends_one_news_card_to_the_bound_member(stack):
         "duplicate_check_interval": 14400,
     }
     assert link.startswith(f"{stack.sandbox.url}/connect/oauth2/authorize?appid=")
-    assert link.endswith("&state=push1&agentid=1000008#wechat_redirect")
+    # The state: the host's signature of report, app and tag, then the tag.
+    assert re.search(
+        r"&state=s1[A-Z2-7]{24}push1&agentid=1000008#wechat_redirect$", link
+    )
     inbox = stack.sandbox.inbox(MEMBER)
     assert [m["news"]["articles"][0]["title"] for m in inbox] == ["1分组报表"]
     assert result.message.startswith("push 1: sent to 1 member(s) via app DEMO (msgid ")

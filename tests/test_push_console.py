@@ -3,13 +3,12 @@
 import requests
 from stackkit import MEMBER
 
-from ext_wecom import oauth, settings
+from ext_wecom import oauth
 from ext_wecom.push import push_report
 
 
 def signed_in(stack, member):
-    conf = settings.load(stack.host)
-    link = oauth.wechat_link(conf.oauth_base, conf.corpid, conf.server_address)
+    link = oauth.member_link(stack.host)  # signed: see ext_wecom/state.py
     session = requests.Session()
     resp = stack.sandbox.follow(link, as_member=member, session=session)
     assert resp.status_code == 200

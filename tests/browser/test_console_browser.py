@@ -114,7 +114,7 @@ def test_wechat_settings_with_a_wrong_secret(stack, page, shot):
     shot(page, "04-wechat-settings-test-connection")
 
     page.click("button.link-button[data-action=generate_link]")
-    link = oauth.wechat_link(stack.sandbox.url, stack.sandbox.corpid, stack.url)
+    link = oauth.member_link(stack.host)  # signed: see ext_wecom/state.py
     page.locator("#generated-link").wait_for()
     assert page.input_value("#generated-link") == link
     page.click("#action-result button.copy")
@@ -169,8 +169,8 @@ def test_right_click_a_report_and_push_it_with_a_picture(stack, page, shot, tmp_
     )
     assert page.input_value("#d-title") == "1分组报表"
     assert page.input_value("#d-app") == "DEMO"
-    assert page.input_value("#d-url") == oauth.wechat_link(
-        stack.sandbox.url, stack.sandbox.corpid, stack.url, "group-report", AGENTID
+    assert page.input_value("#d-url") == oauth.member_link(
+        stack.host, "group-report", AGENTID
     )
     assert page.text_content("#count-title") == "13 / 128 字节 bytes (UTF-8)"
 
