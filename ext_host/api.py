@@ -66,7 +66,9 @@ class Panel:
     Display hints the console reads from a property: ``x-actions`` (names of
     actions whose buttons sit beside the field), ``x-autodetect: host_url`` (an
     *Auto-detect* button filling the address the administrator browses on),
-    ``x-multiline``.  From an action's :class:`ActionResult` ``data`` it shows
+    ``x-multiline``.  ``x-format`` (with a ``pattern``) says what the right
+    format is; a value that does not match is refused with
+    ``'VALUE' has the wrong format; X-FORMAT``.  From an action's :class:`ActionResult` ``data`` it shows
     ``link`` (with a copy button), ``note``, and marks the lines of the message
     listed in ``problems`` or ``warnings``.
     """

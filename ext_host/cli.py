@@ -380,6 +380,21 @@ def options_show(ctx: click.Context, panel: str | None, as_json: bool) -> None:
         click.echo(f"{key} = {values.get(key, '')}    # {prop.get('title', '')}")
 
 
+def value_from_stdin(panel: str, key: str) -> str:
+    """The value of ``KEY=-``: typed unseen at a terminal, else stdin's first
+    line.  Nothing there is an error: it must never clear a stored secret."""
+    if sys.stdin.isatty():
+        text = click.prompt(key, hide_input=True, default="", show_default=False)
+    else:
+        text = sys.stdin.readline().rstrip("\r\n")
+    if not text.strip():
+        raise HostError(
+            f"{key}=-: nothing came on stdin; pipe the value in "
+            f"(echo VALUE | ext-host options set {panel} {key}=-)"
+        )
+    return text
+
+
 @options.command("set")
 @click.argument("panel")
 @click.argument("pairs", nargs=-1, required=True)
@@ -390,7 +405,7 @@ def options_set(ctx: click.Context, panel: str, pairs: tuple[str, ...]) -> None:
     values: dict[str, Any] = parse_pairs(pairs, "option")
     for key, value in values.items():
         if value == "-":
-            values[key] = sys.stdin.readline().rstrip("\n")
+            values[key] = value_from_stdin(panel, key)
     warnings = host.options.set(panel, values)
     click.echo(f"saved {len(values)} option(s) of panel {panel}")
     for w in warnings:

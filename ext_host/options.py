@@ -78,8 +78,8 @@ class OptionService:
     def set(self, name: str, changes: dict[str, Any]) -> list[Problem]:
         """Validate and store ``changes`` to panel ``name``; returns warnings.
 
-        A secret field given as ``""``, ``None`` or :data:`MASK` keeps its
-        stored value.  Raises :class:`ValidationError` with one message per
+        A secret field given as ``None``, :data:`MASK` or only blanks keeps
+        its stored value.  Raises :class:`ValidationError` with one message per
         field, storing nothing.
         """
         ext, panel = self.panel(name)
@@ -93,7 +93,7 @@ class OptionService:
             )
         values = self.get(name)
         for key, value in changes.items():
-            if key in panel.secret_fields and value in (None, "", MASK):
+            if key in panel.secret_fields and _keeps_secret(value):
                 continue
             values[key] = coerce(value, properties[key])
         if panel.normalize:
@@ -143,6 +143,11 @@ class OptionService:
         raise NotFound(f"panel {name!r} has no action {action!r}; actions: {known}")
 
 
+def _keeps_secret(value: Any) -> bool:
+    """A blank secret field means "keep the stored one", never "clear it"."""
+    return value is None or (isinstance(value, str) and value.strip() in ("", MASK))
+
+
 def coerce(value: Any, prop: Mapping[str, Any]) -> Any:
     """Turn text from a form or the CLI into the schema's type."""
     if not isinstance(value, str):
@@ -158,7 +163,9 @@ def coerce(value: Any, prop: Mapping[str, Any]) -> Any:
 
 def schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "pattern":
-        return f"{error.instance!r} has the wrong format"
+        hint = error.schema.get("x-format") if isinstance(error.schema, dict) else ""
+        suffix = f"; {hint}" if hint else ""
+        return f"{error.instance!r} has the wrong format{suffix}"
     if error.validator == "required" or (
         error.validator == "minLength" and error.instance == ""
     ):

@@ -18,6 +18,7 @@ DEFAULT_WEB_LOGIN = "https://login.work.weixin.qq.com"
 
 _CORPID = r"^w[wx][0-9A-Za-z]{16}$"
 _SECRET = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
+_KEY_CHARS = "16-128 letters, digits, '-' and '_'"
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -27,6 +28,8 @@ SCHEMA: dict[str, Any] = {
             "title": "微信CorpID WeChat CorpID",
             "description": "我的企业 > 企业ID (My Company > Corp ID), e.g. ww74a64be8259678d1",
             "pattern": _CORPID,
+            "x-format": "a CorpID is ww (or wx) and 16 letters or digits, such as "
+            "ww74a64be8259678d1 (我的企业 > 企业ID)",
             "x-actions": ["generate_link"],
         },
         "app_secrets": {
@@ -46,6 +49,7 @@ SCHEMA: dict[str, Any] = {
             "description": "The address members' phones reach this server on, e.g. "
             "https://bi.example.com; its host must be the app's trusted domain",
             "pattern": r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+            "x-format": "use http(s)://HOST[:PORT], such as https://bi.example.com",
             "x-autodetect": "host_url",
         },
         "api_base": {
@@ -54,6 +58,7 @@ SCHEMA: dict[str, Any] = {
             "description": "Leave as is for the real WeCom; the sandbox's URL to try it",
             "default": DEFAULT_API,
             "pattern": r"^https?://[^\s?#]+$",
+            "x-format": "use an http(s):// address without ? or #",
         },
         "oauth_base": {
             "type": "string",
@@ -61,6 +66,7 @@ SCHEMA: dict[str, Any] = {
             "description": "Leave as is for the real WeCom; the sandbox's URL to try it",
             "default": DEFAULT_OAUTH,
             "pattern": r"^https?://[^\s?#]+$",
+            "x-format": "use an http(s):// address without ? or #",
         },
         "web_login_base": {
             "type": "string",
@@ -69,6 +75,7 @@ SCHEMA: dict[str, Any] = {
             "(wwlogin/sso/login); leave as is (or empty) for the real WeCom",
             "default": DEFAULT_WEB_LOGIN,
             "pattern": r"^(https?://[^\s?#]+)?$",
+            "x-format": "use the http(s):// address, or leave it empty",
         },
         "seats": {
             "type": "integer",
@@ -139,9 +146,9 @@ def validate(values: dict[str, Any]) -> list[Problem]:
             problems.append(
                 Problem(
                     "app_secrets",
-                    f"企业应用Secret: entry {index} is not a "
-                    "WeCom secret (letters, digits, '-' and '_'); copy it again "
-                    "from the app's page",
+                    f"企业应用Secret: entry {index} is not a WeCom secret "
+                    f"({_KEY_CHARS}; this one has {len(secret)} characters); "
+                    "copy it again from the app's page",
                 )
             )
     if len(set(secrets)) != len(secrets) and all(secrets):
@@ -153,7 +160,7 @@ def validate(values: dict[str, Any]) -> list[Problem]:
         problems.append(
             Problem(
                 "contacts_secret",
-                "通讯管理Secret: not a WeCom secret; copy it "
+                f"通讯管理Secret: not a WeCom secret ({_KEY_CHARS}); copy it "
                 "again from 管理工具 > 通讯录同步",
             )
         )

@@ -103,3 +103,89 @@ def test_unknown_report_menu(run):
 def test_reports_list(run):
     result = run("reports", "list")
     assert result.stdout.splitlines()[0] == "group-report  示例报表/1分组报表  mobile"
+
+
+SECRET = "AbcdefghijKLMNOPqrstuv-wxyz_0123456789ABCDE"
+
+
+def test_a_blank_secret_keeps_the_stored_one(run):
+    run("ext", "pack", str(REPO / "ext_wecom"))
+    run("options", "set", "wecom", f"app_secrets={SECRET}")
+    blank = run("options", "set", "wecom", "app_secrets=   ")
+    assert blank.returncode == 0, blank.stderr
+    shown = json.loads(run("options", "show", "wecom", "--json").stdout)
+    assert shown["app_secrets"] == "********"
+
+
+def test_a_secret_from_empty_stdin_is_refused_and_changes_nothing(run):
+    run("ext", "pack", str(REPO / "ext_wecom"))
+    run("options", "set", "wecom", f"app_secrets={SECRET}")
+    for stdin in ("", "\n", "  \n"):
+        empty = run("options", "set", "wecom", "app_secrets=-", stdin=stdin)
+        assert (empty.returncode, empty.stdout, empty.stderr) == (
+            1,
+            "",
+            "error: app_secrets=-: nothing came on stdin; pipe the value in "
+            "(echo VALUE | ext-host options set wecom app_secrets=-)\n",
+        )
+    shown = json.loads(run("options", "show", "wecom", "--json").stdout)
+    assert shown["app_secrets"] == "********"
+
+
+def test_format_errors_say_what_the_right_format_is(run):
+    run("ext", "pack", str(REPO / "ext_wecom"))
+    cases = {
+        "corpid=wwBAD": "error: 微信CorpID WeChat CorpID: 'wwBAD' has the wrong "
+        "format; a CorpID is ww (or wx) and 16 letters or digits, such as "
+        "ww74a64be8259678d1 (我的企业 > 企业ID)\n",
+        "server_address=bi.example.com": "error: 服务器地址 Server address: "
+        "'bi.example.com' has the wrong format; use http(s)://HOST[:PORT], such "
+        "as https://bi.example.com\n",
+        "app_secrets=wrong-secret": "error: 企业应用Secret: entry 1 is not a WeCom "
+        "secret (16-128 letters, digits, '-' and '_'; this one has 12 characters); "
+        "copy it again from the app's page\n",
+        "contacts_secret=a b": "error: 通讯管理Secret: not a WeCom secret (16-128 "
+        "letters, digits, '-' and '_'); copy it again from 管理工具 > 通讯录同步\n",
+    }
+    for pair, expected in cases.items():
+        bad = run("options", "set", "wecom", pair)
+        assert (bad.returncode, bad.stderr) == (1, expected)
+
+
+def test_a_secret_typed_at_a_terminal_is_not_echoed(tmp_path):
+    """``KEY=-`` at a terminal prompts without echo (getpass), on a real pty."""
+    import os
+    import pty
+    import select
+    import time
+
+    base = [sys.executable, "-m", "ext_host.cli", "--data-dir", str(tmp_path / "d")]
+    base += ["--extensions-dir", str(tmp_path / "ext")]
+    subprocess.run([*base, "ext", "pack", str(REPO / "ext_wecom")], check=True)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*base, "options", "set", "wecom", "app_secrets=-"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"app_secrets:" not in seen and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.5)[0]:
+            seen += os.read(master, 4096)
+    os.write(master, SECRET.encode() + b"\n")
+    while proc.poll() is None and time.monotonic() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    assert proc.wait(timeout=30) == 0
+    os.close(master)
+    text = seen.decode()
+    assert "app_secrets:" in text
+    assert "saved 1 option(s) of panel wecom" in text
+    assert SECRET not in text

@@ -246,7 +246,9 @@ def test_errors_show_beside_their_fields_and_nothing_is_stored(console, stack):
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert re.search(
-        r'id="error-corpid">微信CorpID WeChat CorpID: &#39;wx123&#39; has the wrong format<',
+        r'id="error-corpid">微信CorpID WeChat CorpID: &#39;wx123&#39; has the wrong '
+        r"format; a CorpID is ww \(or wx\) and 16 letters or digits, such as "
+        r"ww74a64be8259678d1 \(我的企业 &gt; 企业ID\)<",
         text,
     )
     assert (
