@@ -155,9 +155,11 @@ def resolve(
 
     if result.empty:
         if result.skipped:
+            reasons = "; ".join(f"{name}: {why}" for name, why in result.skipped)
             raise ValidationError(
-                "no recipient has a WeChat account (微信账号): "
-                + ", ".join(name for name, _ in result.skipped)
+                f"no recipient can receive the push: {reasons}; enable the user, "
+                "or bind it with `ext-host users set NAME --field "
+                "wecom.account=ACCOUNT`"
             )
         raise ValidationError(
             "choose who receives the push: users, groups, departments, tags, "

@@ -145,6 +145,20 @@ def test_no_valid_recipient_is_81013_and_recorded(stack):
     assert rows(stack, "SELECT state, errcode FROM wecom_pushes") == [("failed", 81013)]
 
 
+def test_only_disabled_or_unbound_users_is_refused_with_each_reason(stack):
+    stack.host.users.add("gone", fields={"wecom.account": "lisi"}, enabled=False)
+    stack.host.users.add("loose")
+    with pytest.raises(ValidationError) as info:
+        send(stack, users=["gone", "loose"])
+    assert str(info.value) == (
+        "no recipient can receive the push: gone: user disabled; loose: not bound "
+        "to a WeChat account (微信账号); enable the user, or bind it with "
+        "`ext-host users set NAME --field wecom.account=ACCOUNT`"
+    )
+    assert rows(stack, "SELECT COUNT(*) FROM wecom_pushes") == [(0,)]
+    assert stack.sandbox.call_count("message/send") == 0
+
+
 @pytest.mark.parametrize(
     ("kw", "error", "message"),
     [
