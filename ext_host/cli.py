@@ -589,7 +589,11 @@ def serve_cmd(ctx: click.Context, listen: str | None) -> None:
     serve(host)
 
 
-@cli.command("sandbox", context_settings={"ignore_unknown_options": True})
+@cli.command(
+    "sandbox",
+    context_settings={"ignore_unknown_options": True},
+    add_help_option=False,  # --help goes to the sandbox, which lists its options
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def sandbox_cmd(args: tuple[str, ...]) -> None:
     """Run the WeCom sandbox for a person (see docs/sandbox.md; --help for options)."""

@@ -189,3 +189,10 @@ def test_a_secret_typed_at_a_terminal_is_not_echoed(tmp_path):
     assert "app_secrets:" in text
     assert "saved 1 option(s) of panel wecom" in text
     assert SECRET not in text
+
+
+def test_sandbox_help_lists_the_sandbox_options(run):
+    shown = run("sandbox", "--help")
+    assert shown.returncode == 0
+    assert "--trusted-domain AGENTID=HOST[:PORT]" in shown.stdout
+    assert "--corp CORP" in shown.stdout
