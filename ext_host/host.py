@@ -19,8 +19,7 @@ from packaging.version import Version
 
 from . import __version__, hookspecs
 from .api import PROJECT
-from .archive import Limits
-from .config import LOAD_ENV, HostConfig
+from .config import LOAD_ENV, HostConfig, Limits
 from .errors import ExtensionError
 from .loader import (
     BLOCKED,
