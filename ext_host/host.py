@@ -417,6 +417,12 @@ class Host:
                 record.message = message
             return None
 
+    def serving(self) -> None:
+        """Tell every loaded extension that the web server is about to serve
+        (the ``serving`` hook); a failing extension is recorded, not fatal."""
+        for record in self.loaded():
+            self._guarded(record, "serving", partial(self._call_one, record, "serving"))
+
     def collect(self, hook: str) -> list[tuple[str, Any]]:
         """Call ``hook`` on every loaded extension, in load order.
 

@@ -215,8 +215,10 @@ def serve(host: Host) -> None:
     """Serve in the foreground until interrupted."""
     from waitress import serve as waitress_serve
 
+    app = create_app(host)
+    host.serving()
     waitress_serve(
-        create_app(host),
+        app,
         host=host.config.listen_host,
         port=host.config.listen_port,
         threads=8,
