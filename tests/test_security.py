@@ -78,3 +78,41 @@ def test_no_page_may_be_framed_by_another_site(stack, path):
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# -- console sessions ---------------------------------------------------------------
+
+
+def test_console_sign_out_refuses_a_copy_of_the_cookie(stack):
+    browser = signed_in_console(stack)
+    copy = browser.http.cookies.get("ext_host_session")
+    resp = browser.post("/console/logout", allow_redirects=False)
+    assert resp.status_code == 302
+
+    thief = requests.Session()
+    thief.cookies.set("ext_host_session", copy)
+    resp = thief.get(f"{stack.url}/console/config", allow_redirects=False, timeout=10)
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/console/login?next=/console/config"
+
+
+def test_a_wecom_sign_in_does_not_open_the_console(stack):
+    """An administrator bound to a WeCom account (by hand, or by the member
+    sync matching the phone) who signs in through WeCom is a report viewer:
+    the console, which can install code, still wants the password."""
+    stack.host.users.update(MEMBER, admin=True, password="member-Pass-1")
+    phone = requests.Session()
+    resp = stack.sandbox.follow(oauth.member_link(stack.host), MEMBER, session=phone)
+    assert resp.status_code == 200 and "陈东平" in resp.text
+
+    resp = phone.get(f"{stack.url}/console/config", allow_redirects=False, timeout=10)
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/console/login?next=/console/config"
+    resp = phone.get(f"{stack.url}/console/wecom/pushes", timeout=10)
+    assert resp.status_code == 403
+    assert "只有管理员可以查看推送记录" in resp.text
+
+    # The same person with the password gets in.
+    browser = Browser(stack.url)
+    browser.login(MEMBER, "member-Pass-1")
+    assert browser.get("/console/wecom/pushes").status_code == 200
