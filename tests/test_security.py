@@ -116,3 +116,19 @@ def test_a_wecom_sign_in_does_not_open_the_console(stack):
     browser = Browser(stack.url)
     browser.login(MEMBER, "member-Pass-1")
     assert browser.get("/console/wecom/pushes").status_code == 200
+
+
+# -- the data folder ------------------------------------------------------------------
+
+
+def test_data_folder_and_store_are_private(stack):
+    """The store holds WeCom access tokens in the clear (they expire within
+    two hours), password hashes and session revocations: only the host's
+    own account may read it."""
+    stack.host.options.run_action("wecom", "test_connection")  # caches tokens
+    data = stack.host.config.data_dir
+    store = data / "host.sqlite3"
+    assert stack.host.store.query("SELECT 1 FROM kv WHERE ns = 'wecom.token'")
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in (store, data / "host.sqlite3-wal", data / "secret.key"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
