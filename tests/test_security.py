@@ -132,3 +132,46 @@ def test_data_folder_and_store_are_private(stack):
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for path in (store, data / "host.sqlite3-wal", data / "secret.key"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+# -- hostile manifests ------------------------------------------------------------------
+
+
+def _alias_bomb(depth: int) -> str:
+    lines = ["name: bomb", "version: '1.0'", "entry: ext_bomb.plugin", "before:"]
+    lines.append('  - &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]')
+    for i in range(1, depth):
+        lines.append(f"  - &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_manifest_with_yaml_aliases_is_refused_at_once():
+    """A 2 KiB manifest whose aliases expand to 10^9 strings would keep the
+    host busy (and growing) validating it, at upload and at every start."""
+    started = time.monotonic()
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(_alias_bomb(9), "bomb.ext: extension.yaml")
+    assert time.monotonic() - started < 2
+    assert str(caught.value) == (
+        "bomb.ext: extension.yaml: manifest uses YAML anchors or aliases (&, *) "
+        "at line 5; write each value out"
+    )
+
+
+def test_upload_of_an_alias_bomb_is_refused_over_http(stack):
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        zf.writestr("extension.yaml", _alias_bomb(9))
+        zf.writestr("ext_bomb/__init__.py", "")
+    browser = signed_in_console(stack)
+    resp = browser.post(
+        "/console/extensions/upload",
+        files={"archive": ("bomb.ext", data.getvalue())},
+    )
+    assert resp.status_code == 200
+    assert (
+        "上传失败 Upload refused: bomb.ext: extension.yaml: manifest uses YAML "
+        "anchors or aliases (&amp;, *) at line 5; write each value out"
+    ) in resp.text
+    assert not (stack.host.config.extensions_dir / "bomb.ext").exists()
+    assert not (stack.host.config.extensions_dir / install.STAGING).exists()
