@@ -175,3 +175,29 @@ def test_upload_of_an_alias_bomb_is_refused_over_http(stack):
     ) in resp.text
     assert not (stack.host.config.extensions_dir / "bomb.ext").exists()
     assert not (stack.host.config.extensions_dir / install.STAGING).exists()
+
+
+# -- logs -------------------------------------------------------------------------------
+
+
+def test_tracebacks_in_the_log_are_masked_too(capsys):
+    import logging
+
+    from ext_host.logs import setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    setup_logging(debug=False)
+    try:
+        try:
+            raise RuntimeError(
+                "GET /cgi-bin/gettoken?corpid=ww1&corpsecret=S3cretValue-42 failed"
+            )
+        except RuntimeError:
+            logging.getLogger("ext_host.web").exception("request failed")
+    finally:
+        root.handlers[:], root.level = saved
+    err = capsys.readouterr().err
+    assert "ERROR ext_host.web: request failed\nTraceback" in err
+    assert "corpid=ww1&corpsecret=*** failed" in err
+    assert "S3cretValue-42" not in err
