@@ -201,3 +201,21 @@ def test_tracebacks_in_the_log_are_masked_too(capsys):
     assert "ERROR ext_host.web: request failed\nTraceback" in err
     assert "corpid=ww1&corpsecret=*** failed" in err
     assert "S3cretValue-42" not in err
+
+
+# -- the portal ---------------------------------------------------------------------------
+
+
+def test_portal_does_not_name_a_desktop_report_to_anonymous_visitors(stack):
+    resp = requests.get(
+        f"{stack.url}/vision/wechat/wechatportal.html?report=product-detail",
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert resp.status_code == 403
+    assert "报表未发布到移动端 Report not published to mobile" in resp.text
+    assert (
+        "此报表没有发布到移动端。 This report is not published to mobile." in resp.text
+    )
+    assert "产品明细" not in resp.text
+    assert resp.cookies.get("ext_host_session") is None
