@@ -64,7 +64,8 @@ class Host:
 
         self.config = config
         self.version = Version(__version__)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Private when created: the store and secret.key live here.
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store(config.database)
         self.secrets = SecretBox(config.data_dir)
         self.pm = pluggy.PluginManager(PROJECT)
@@ -499,3 +500,10 @@ class Host:
         from .sessions import current_user
 
         return current_user(self)
+
+    def current_admin(self) -> Any:
+        """The administrator signed in to the console in this request, or None
+        (a sign-in through an extension does not open the console)."""
+        from .sessions import current_admin
+
+        return current_admin(self)
