@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from .config import Limits
 from .errors import ArchiveError, ManifestError
 from .manifest import MANIFEST_NAME, Manifest, parse_manifest
 
@@ -34,12 +35,6 @@ _SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache"}
 _SKIP_SUFFIXES = {".pyc", ".pyo"}
 _MAX_MANIFEST = 256 * 1024
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
-
-
-@dataclass(frozen=True)
-class Limits:
-    entries: int = 2000
-    bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

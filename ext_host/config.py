@@ -33,6 +33,14 @@ LOAD_ENV = "EXT_HOST_LOAD_EXTENSIONS"
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How much an archive may hold (``archive_limits`` in host.yaml)."""
+
+    entries: int = 2000
+    bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class HostConfig:
     """Resolved settings of one host. Build it with :func:`load_config`."""
 

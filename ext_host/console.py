@@ -39,7 +39,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from . import install, uploads
 from .errors import HostError, NotFound, ValidationError
 from .options import MASK
-from .sessions import current_user, sign_in, sign_out
+from .sessions import current_admin, sign_in, sign_out
 
 if TYPE_CHECKING:
     from .api import Panel
@@ -91,8 +91,7 @@ def _wants_json() -> bool:
 
 
 def _admin() -> User | None:
-    user = current_user(_host())
-    return user if user is not None and user.is_admin else None
+    return current_admin(_host())
 
 
 @bp.before_request
@@ -154,7 +153,7 @@ def login() -> Any:
         name = request.form.get("name", "").strip()
         user = host.users.verify_password(name, request.form.get("password", ""))
         if user is not None and user.is_admin:
-            sign_in(host, user.name)
+            sign_in(host, user.name, console=True)
             log.info("console: %s signed in", user.name)
             return redirect(_safe_next(request.args.get("next")))
         # Limitation: failed sign-ins are logged, not throttled; a per-name and
@@ -173,7 +172,7 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    sign_out()
+    sign_out(_host())
     return redirect(url_for("console.login"))
 
 

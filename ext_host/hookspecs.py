@@ -79,6 +79,14 @@ def sign_in_url(host: Host, target: str) -> str | None:
     raise NotImplementedError
 
 
+@hookspec
+def serving(host: Host) -> None:
+    """Called once when ``ext-host serve`` has built the web app and is about to
+    serve (not for other commands).  Start background work here, such as
+    sending what a crashed process left unsent; use daemon threads and stop
+    them in ``shutdown``.  Returns nothing."""
+
+
 #: The hook names, in the order the documentation lists them.
 HOOK_NAMES = (
     "startup",
@@ -89,4 +97,5 @@ HOOK_NAMES = (
     "http_routes",
     "cli_commands",
     "sign_in_url",
+    "serving",
 )

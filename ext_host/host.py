@@ -19,8 +19,7 @@ from packaging.version import Version
 
 from . import __version__, hookspecs
 from .api import PROJECT
-from .archive import Limits
-from .config import LOAD_ENV, HostConfig
+from .config import LOAD_ENV, HostConfig, Limits
 from .errors import ExtensionError
 from .loader import (
     BLOCKED,
@@ -65,7 +64,8 @@ class Host:
 
         self.config = config
         self.version = Version(__version__)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Private when created: the store and secret.key live here.
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store(config.database)
         self.secrets = SecretBox(config.data_dir)
         self.pm = pluggy.PluginManager(PROJECT)
@@ -418,6 +418,12 @@ class Host:
                 record.message = message
             return None
 
+    def serving(self) -> None:
+        """Tell every loaded extension that the web server is about to serve
+        (the ``serving`` hook); a failing extension is recorded, not fatal."""
+        for record in self.loaded():
+            self._guarded(record, "serving", partial(self._call_one, record, "serving"))
+
     def collect(self, hook: str) -> list[tuple[str, Any]]:
         """Call ``hook`` on every loaded extension, in load order.
 
@@ -494,3 +500,10 @@ class Host:
         from .sessions import current_user
 
         return current_user(self)
+
+    def current_admin(self) -> Any:
+        """The administrator signed in to the console in this request, or None
+        (a sign-in through an extension does not open the console)."""
+        from .sessions import current_admin
+
+        return current_admin(self)

@@ -28,7 +28,7 @@ import pluggy
 import yaml
 
 from . import ENTRY_POINT_GROUP
-from .archive import Limits, extract, file_sha256
+from .config import Limits
 from .errors import ArchiveError, ExtensionError, HostError, ManifestError
 from .manifest import MANIFEST_NAME, Manifest, manifest_from_dict, parse_manifest
 
@@ -130,6 +130,9 @@ def prepare_archive(path: Path, cache_dir: Path, limits: Limits) -> Candidate:
         if warm is not None:
             candidate.sha256, candidate.code_dir, candidate.manifest = warm
             return candidate
+        # The cold path: zipfile and friends are imported only now (~30 ms).
+        from .archive import extract, file_sha256
+
         candidate.sha256 = file_sha256(path)
         target = cache_folder(cache_dir, path, candidate.sha256)
         if (target / MANIFEST_NAME).is_file():

@@ -2,7 +2,9 @@
 
 HTTP libraries log request URLs at debug level, and WeCom puts the app secret,
 the access token and OAuth codes in the query string; the filter masks those
-parameters in every record, whoever logged it.
+parameters in every record, whoever logged it, and the formatter masks them
+again in the finished line, traceback included (an exception's message may
+carry a URL).
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def setup_logging(debug: bool = False) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.WARNING)

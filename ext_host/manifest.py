@@ -106,10 +106,32 @@ class Manifest:
         return self.entry_module.split(".")[0]
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few KiB of nested aliases expand to
+    billions of values, which validating (and describing) would walk."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent) or getattr(
+            self.peek_event(), "anchor", None
+        ):
+            raise _AliasFound(self.peek_event().start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class _AliasFound(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
 def parse_manifest(text: str | bytes, source: str) -> Manifest:
     """Parse and validate manifest text; ``source`` names it in errors."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
+    except _AliasFound as found:
+        raise ManifestError(
+            f"{source}: manifest uses YAML anchors or aliases (&, *) at line "
+            f"{found.line}; write each value out"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -13,7 +13,13 @@ over https, or when the sign-in said so (the WeCom portal does when the server
 address in its settings is https).  A session lasts ``session_lifetime``
 seconds from sign-in, however active it is; ``/vision/logout`` ends it, and
 remembers the session's random id until it would have expired, so a copy of
-the cookie kept from before the logout is refused too.
+the cookie kept from before the logout is refused too (the console's sign-out
+does the same).
+
+Only a session started by the console's own password sign-in opens the
+console (:func:`current_admin`): an administrator who signed in through an
+extension (WeCom) views reports like anyone else, so the power to install code
+never rests on the WeCom binding (which the member sync may set by phone).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
 _SECURE = "secure"
 _PROOF = "proof"
 _SID = "sid"
+_CONSOLE = "console"
 #: Store namespace of the sessions signed out before they expired.
 REVOKED_NS = "host.session.revoked"
 
@@ -48,11 +55,18 @@ class HostSessionInterface(SecureCookieSessionInterface):
             return False
 
 
-def sign_in(host: Host, user_name: str, secure: bool = False, proof: str = "") -> None:
+def sign_in(
+    host: Host,
+    user_name: str,
+    secure: bool = False,
+    proof: str = "",
+    console: bool = False,
+) -> None:
     """Start a fresh session for ``user_name``, dropping whatever was there.
 
     ``secure`` marks the cookie ``Secure``; ``proof`` is a digest (never the
-    secret itself) of what proved the identity, see :func:`current_proof`.
+    secret itself) of what proved the identity, see :func:`current_proof`;
+    ``console`` says the console's password sign-in started it.
     """
     session.clear()
     session["user"] = user_name
@@ -62,6 +76,8 @@ def sign_in(host: Host, user_name: str, secure: bool = False, proof: str = "") -
         session[_SECURE] = True
     if proof:
         session[_PROOF] = proof
+    if console:
+        session[_CONSOLE] = True
     session.permanent = True
 
 
@@ -96,5 +112,14 @@ def current_user(host: Host) -> User | None:
     user = host.users.find(name)
     if user is None or not user.enabled:
         session.clear()
+        return None
+    return user
+
+
+def current_admin(host: Host) -> User | None:
+    """The signed-in administrator, if the console's sign-in started this
+    session; None otherwise (see the module's notes)."""
+    user = current_user(host)
+    if user is None or not user.is_admin or not session.get(_CONSOLE):
         return None
     return user

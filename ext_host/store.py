@@ -5,12 +5,18 @@ The rest of the host talks to it only through :class:`Store`'s few methods
 key-value helpers), so a PostgreSQL store could replace it behind the same
 calls.  Each thread gets its own connection; WAL mode lets the web server's
 threads and a CLI process read while one writes.
+
+The file and its ``-wal`` and ``-shm`` companions (SQLite gives them the
+database's mode) are readable by the host's account only: they hold cached
+WeCom access tokens, password hashes and revoked sessions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -89,12 +95,25 @@ CREATE TABLE IF NOT EXISTS schema_versions (
 """
 
 
+def _make_private(path: Path) -> None:
+    """Create ``path`` with mode 0600, or bring an older store (and its WAL
+    files) down to 0600."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            with contextlib.suppress(OSError):  # absent, or not ours to change
+                if each.stat().st_mode & 0o077:
+                    os.chmod(each, 0o600)
+
+
 class Store:
     """A SQLite database file with per-thread connections."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(self.path)
         self._local = threading.local()
         self._write_lock = threading.RLock()
         # executescript manages its own transaction; the statements are idempotent.

@@ -48,6 +48,15 @@ def create_app(host: Host) -> Flask:
     )
     app.extensions["ext_host"] = host
 
+    @app.after_request
+    def no_framing(response: Any) -> Any:
+        # No page of this host is meant to be shown inside another site's
+        # frame: the console's buttons install code and push to everyone.
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     @app.errorhandler(HostError)
     def host_error(exc: HostError) -> Any:
         status = 404 if isinstance(exc, NotFound) else 400
@@ -215,8 +224,10 @@ def serve(host: Host) -> None:
     """Serve in the foreground until interrupted."""
     from waitress import serve as waitress_serve
 
+    app = create_app(host)
+    host.serving()
     waitress_serve(
-        create_app(host),
+        app,
         host=host.config.listen_host,
         port=host.config.listen_port,
         threads=8,

@@ -104,11 +104,27 @@ SYNC_MESSAGE_LINES = 200
 
 
 class WeComExtension:
-    """Registered by the host once per host; holds no state of its own."""
+    """Registered by the host once per host; its only state is the delivery
+    worker that ``ext-host serve`` runs."""
+
+    def __init__(self) -> None:
+        self.worker: Any = None
 
     @hookimpl
     def startup(self, host: Any) -> None:
         host.store.ensure_schema("wecom", push.MIGRATIONS)
+
+    @hookimpl
+    def serving(self, host: Any) -> None:
+        from .worker import DeliveryWorker
+
+        self.worker = DeliveryWorker(host).start()
+
+    @hookimpl
+    def shutdown(self, host: Any) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
 
     @hookimpl
     def option_panels(self, host: Any) -> list[Any]:

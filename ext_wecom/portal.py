@@ -131,9 +131,10 @@ def _proof(code: str) -> str:
     return hashlib.sha256(f"wecom-code:{code}".encode()).hexdigest()[:32]
 
 
-def _check_report(host: Any, report_id: str | None) -> Any:
+def _check_report(host: Any, report_id: str | None, named: bool = True) -> Any:
     """The target report, or a refusal if it is not one of this host's reports
-    published to mobile."""
+    published to mobile; without ``named`` (nobody signed in yet) the refusal
+    does not tell the report's name."""
     if report_id is None:
         return None
     try:
@@ -150,7 +151,9 @@ def _check_report(host: Any, report_id: str | None) -> Any:
         raise Refusal(
             "报表未发布到移动端 Report not published to mobile",
             f"报表 {report.name} 没有发布到移动端。 The report {report.name} is not "
-            "published to mobile.",
+            "published to mobile."
+            if named
+            else "此报表没有发布到移动端。 This report is not published to mobile.",
             403,
             "管理员可在报表设置中发布到移动端 (mobile: true)。 The administrator can "
             "publish it to mobile (mobile: true in the report's settings).",
@@ -328,8 +331,8 @@ def _portal(host: Any) -> Any:
     if not code:
         # Opened without OAuth (a bookmark, an old home page): reuse the
         # session, else start the sign-in this browser can do.
-        report = _check_report(host, report_id)
         user = host.current_user()
+        report = _check_report(host, report_id, named=user is not None)
         if user is not None:
             _check_viewer(host, user, report)
             return _landing(report_id)

@@ -76,8 +76,7 @@ def _when(ts: float | None) -> str:
 
 
 def _refused(host: Any) -> Any:
-    user = host.current_user()
-    if user is not None and user.is_admin:
+    if host.current_admin() is not None:
         return None
     return message_page(
         "无权访问 No access",

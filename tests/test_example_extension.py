@@ -67,6 +67,11 @@ def test_hook_shutdown(host):
     assert events(host.config.database) == ["startup", "shutdown"]
 
 
+def test_hook_serving(host):
+    host.serving()
+    assert events(host.config.database) == ["startup", "serving"]
+
+
 def test_hook_option_panels(host):
     [(ext, panel)] = host.options.panels()
     assert (ext, panel.name, panel.label) == ("hello", "hello", "你好 Hello")

@@ -63,6 +63,10 @@ class HelloExtension:
         record_event(host, "startup")
 
     @hookimpl
+    def serving(self, host: Any) -> None:
+        record_event(host, "serving")
+
+    @hookimpl
     def shutdown(self, host: Any) -> None:
         record_event(host, "shutdown")
 
