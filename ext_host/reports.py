@@ -66,6 +66,15 @@ class ReportData:
     truncated: bool
 
 
+#: Folds ASCII letters only, as the users table's ``COLLATE NOCASE`` does: user
+#: names that SQLite keeps apart ("Ä" and "ä") stay apart here too.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(name: str) -> str:
+    return name.translate(_ASCII_LOWER)
+
+
 class ReportService:
     def __init__(self, host: Host):
         self.host = host
@@ -190,7 +199,7 @@ class ReportService:
         if not user.enabled:
             return False
         for viewer in report.viewers:
-            if viewer == "*" or viewer.casefold() == user.name.casefold():
+            if viewer == "*" or _fold(viewer) == _fold(user.name):
                 return True
             if viewer.startswith("group:") and viewer[6:] in user.groups:
                 return True

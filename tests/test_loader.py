@@ -15,6 +15,8 @@ def test_wecom_loads_from_its_archive(make_host, wecom_archive):
         "http_routes",
         "menu_items",
         "option_panels",
+        "serving",
+        "shutdown",
         "sign_in_url",
         "startup",
         "user_fields",

@@ -51,7 +51,7 @@ BROKEN = {
         "        pass\n",
         "register failed: implements unknown hook 'on_report_saved'; hooks are "
         "startup, shutdown, option_panels, user_fields, menu_items, http_routes, "
-        "cli_commands, sign_in_url (see docs/extensions.md)",
+        "cli_commands, sign_in_url, serving (see docs/extensions.md)",
     ),
     "wrong-arguments": (
         "class Extension:\n"

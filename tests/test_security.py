@@ -219,3 +219,19 @@ def test_portal_does_not_name_a_desktop_report_to_anonymous_visitors(stack):
     )
     assert "产品明细" not in resp.text
     assert resp.cookies.get("ext_host_session") is None
+
+
+def test_viewer_names_match_users_as_the_store_compares_them(make_host):
+    """SQLite's NOCASE folds ASCII only, so "Ä" and "ä" are two users; a report
+    for one must not open to the other."""
+    host = make_host()
+    host.users.add("Ä")
+    host.users.add("ä")
+    host.store.execute(
+        "UPDATE reports SET viewers = ? WHERE id = 'group-report'", ('["ä", "Bob"]',)
+    )
+    host.users.add("bob")
+    report = host.reports.get("group-report")
+    assert host.reports.can_view(host.users.get("ä"), report) is True
+    assert host.reports.can_view(host.users.get("Ä"), report) is False
+    assert host.reports.can_view(host.users.get("bob"), report) is True
