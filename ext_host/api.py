@@ -137,13 +137,17 @@ class Route:
     """An HTTP route served by the host's web app.
 
     ``view`` is a Flask view function (it may take URL arguments); ``rule``
-    is a Flask URL rule such as ``/vision/wechat/wechatportal.html``.
+    is a Flask URL rule such as ``/vision/wechat/wechatportal.html``.  A
+    ``nav`` label ("推送记录 Push history": Chinese, a space, English) puts
+    the route in the console's navigation bar; such a route takes no URL
+    arguments, and its view should answer with :func:`console_page`.
     """
 
     rule: str
     view: Callable[..., Any]
     methods: tuple[str, ...] = ("GET",)
     endpoint: str = ""
+    nav: str = ""
 
 
 # Errors an extension raises to refuse something with a one-line message.
@@ -162,8 +166,24 @@ __all__ = [
     "UserField",
     "ValidationError",
     "hookimpl",
+    "console_page",
     "message_page",
 ]
+
+
+def console_page(body: str, title: str, **context: Any) -> Any:
+    """Render ``body`` (a Jinja fragment, autoescaped) inside the console's
+    layout: its header, navigation and sign-out.  For an extension's admin
+    pages; the view must first check ``host.current_admin()``."""
+    from flask import render_template_string
+
+    from .console import layout_context
+
+    source = (
+        '{% extends "console/base.html" %}{% block title %}{{ title }}{% endblock %}'
+        "{% block main %}" + body + "{% endblock %}"
+    )
+    return render_template_string(source, title=title, **layout_context(), **context)
 
 
 def message_page(title: str, message: str, status: int = 200, detail: str = "") -> Any:

@@ -115,7 +115,17 @@ def _globals() -> dict[str, Any]:
         "console.user_new": "console.users",
         "console.user_edit": "console.users",
     }.get(endpoint, endpoint)
-    return {"nav": NAV, "admin": _admin(), "section": section}
+    return {"nav": navigation(), "admin": _admin(), "section": section}
+
+
+def navigation() -> tuple[tuple[str, str, str], ...]:
+    """The console's own pages, then those extensions add (``Route.nav``)."""
+    return NAV + tuple(current_app.extensions.get("ext_host_nav", ()))
+
+
+def layout_context() -> dict[str, Any]:
+    """What ``console/base.html`` needs, for pages outside this blueprint."""
+    return {"nav": navigation(), "admin": _admin(), "section": request.endpoint}
 
 
 def _json_action(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -88,7 +88,15 @@ def create_app(host: Host) -> Flask:
         try:
             report = host.reports.get(report_id)
         except NotFound:
-            abort(404)
+            return (
+                render_template(
+                    "message.html",
+                    title="报表不存在 Report not found",
+                    message="此报表不存在或已被删除。 This report does not exist "
+                    "or was removed.",
+                ),
+                404,
+            )
         if not host.reports.can_view(user, report):
             return (
                 render_template(
@@ -125,6 +133,9 @@ def create_app(host: Host) -> Flask:
     taken = {str(rule) for rule in app.url_map.iter_rules()}
     for ext, route in host.unique("http_routes", lambda r: r.rule, "route", taken):
         endpoint = route.endpoint or f"{ext}.{route.view.__name__}"
+        if route.nav:
+            zh, _, en = route.nav.partition(" ")
+            app.extensions.setdefault("ext_host_nav", []).append((endpoint, zh, en))
         app.add_url_rule(
             route.rule,
             endpoint,

@@ -11,14 +11,11 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import render_template_string
-
-from ext_host.api import NotFound, Route, message_page
+from ext_host.api import NotFound, Route, console_page, message_page
 
 from . import limits, outbox
 
-LIST = """{% extends "base.html" %}
-{% block main %}
+LIST = """<h2>推送记录 Push history</h2>
 <p class="muted">今日发送 Sent today (China time):
 {% for name, used in quota %}{{ name }} {{ used }}{% if not loop.last %}, {% endif %}{% endfor %}</p>
 <table id="pushes">
@@ -32,11 +29,9 @@ LIST = """{% extends "base.html" %}
 {% else %}
 <tr><td colspan="7">还没有推送 No pushes yet</td></tr>
 {% endfor %}
-</table>
-{% endblock %}"""
+</table>"""
 
-DETAIL = """{% extends "base.html" %}
-{% block main %}
+DETAIL = """<h2>推送 Push {{ push.id }}</h2>
 <p><a href="/console/wecom/pushes">&larr; 推送记录 Push history</a></p>
 <div class="box">
 <p>状态 State: <strong id="state">{{ push.state }}</strong> ·
@@ -65,8 +60,7 @@ until {{ when(c.not_before) }}{% endif %}</td><td>{{ c.users }}</td>
 <tr><td>{{ r.kind }}</td><td>{{ r.id }}</td><td>{{ r.source or "-" }}</td>
 <td>{{ r.chunk_seq or "-" }}</td><td>{{ r.state }}</td><td>{{ r.reason }}</td></tr>
 {% endfor %}
-</table>
-{% endblock %}"""
+</table>"""
 
 
 def _when(ts: float | None) -> str:
@@ -98,7 +92,7 @@ def routes(host: Any) -> list[Route]:
             (a["app_name"], limits.quota_used(host.store, a["agentid"]))
             for a in apps_seen
         ]
-        return render_template_string(
+        return console_page(
             LIST,
             title="推送记录 Push history",
             pushes=rows,
@@ -114,7 +108,7 @@ def routes(host: Any) -> list[Route]:
             row = outbox.push_row(host, push_id)
         except NotFound as exc:
             return message_page("推送不存在 No such push", str(exc), 404)
-        return render_template_string(
+        return console_page(
             DETAIL,
             title=f"推送 Push {push_id}",
             push=row,
@@ -125,7 +119,12 @@ def routes(host: Any) -> list[Route]:
         )
 
     return [
-        Route("/console/wecom/pushes", pushes, endpoint="wecom.pushes"),
+        Route(
+            "/console/wecom/pushes",
+            pushes,
+            endpoint="wecom.pushes",
+            nav="推送记录 Push history",
+        ),
         Route(
             "/console/wecom/pushes/<int:push_id>",
             push_detail,

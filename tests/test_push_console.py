@@ -43,6 +43,18 @@ def test_admin_sees_the_history_and_one_push_escaped(stack):
     assert page.status_code == 200
     assert "&lt;b&gt;周报&lt;/b&gt;" in page.text and "<b>周报" not in page.text
     assert '<td class="state">sent</td>' in page.text
+    # It is a console page: the console's navigation (with itself in it, marked
+    # as the current section) and its sign-out.
+    assert (
+        '<a href="/console/wecom/pushes" class="active">推送记录 <small>Push '
+        "history</small></a>" in page.text
+    )
+    assert (
+        '<a href="/console/config" class="">配置 <small>Config</small></a>' in page.text
+    )
+    assert "退出 Sign out" in page.text
+    config = session.get(f"{stack.url}/console/config", timeout=10)
+    assert '<a href="/console/wecom/pushes" class="">推送记录' in config.text
 
     detail = session.get(f"{stack.url}/console/wecom/pushes/1", timeout=10)
     assert detail.status_code == 200
