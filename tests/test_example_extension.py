@@ -5,6 +5,7 @@ here for every hook."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -111,6 +112,31 @@ def test_hook_http_routes(served):
     assert page.status_code == 200
     assert "Hello, &lt;script&gt;alert(1)!" in page.text
     assert "<script>alert" not in page.text
+
+
+def test_an_extension_page_joins_the_console(served):
+    host, server = served
+    host.users.add("root", admin=True, password="root-Pass-1")
+    assert (
+        requests.get(f"{server.url}/console/hello/events", timeout=10).status_code
+        == 403
+    )
+    session = requests.Session()
+    page = session.get(f"{server.url}/console/login", timeout=10).text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    session.post(
+        f"{server.url}/console/login",
+        data={"name": "root", "password": "root-Pass-1", "csrf_token": token},
+        timeout=10,
+    )
+    events_page = session.get(f"{server.url}/console/hello/events", timeout=10)
+    assert events_page.status_code == 200
+    assert '<ul id="events"><li>startup</li></ul>' in events_page.text
+    assert (
+        '<a href="/console/hello/events" class="active">事件 <small>Events</small></a>'
+        in events_page.text
+    )
+    assert "退出 Sign out" in events_page.text
 
 
 def test_hook_cli_commands(host, hello_archive, tmp_path):

@@ -15,6 +15,7 @@ from ext_host.api import (
     PanelAction,
     Route,
     UserField,
+    console_page,
     hookimpl,
     message_page,
 )
@@ -135,7 +136,27 @@ class HelloExtension:
             # such as "<script>" arrives as text, never as markup.
             return message_page("Hello", f"{greeting(host)}, {name}!")
 
-        return [Route("/hello/<name>", hello_page, endpoint="hello.page")]
+        def events_page() -> Any:
+            # An administrators' page inside the console (nav + console_page).
+            if host.current_admin() is None:
+                return message_page("无权访问 No access", "Administrators only.", 403)
+            rows = host.store.query("SELECT kind FROM hello_events ORDER BY rowid")
+            return console_page(
+                '<ul id="events">{% for r in rows %}<li>{{ r.kind }}</li>'
+                "{% endfor %}</ul>",
+                "事件 Events",
+                rows=rows,
+            )
+
+        return [
+            Route("/hello/<name>", hello_page, endpoint="hello.page"),
+            Route(
+                "/console/hello/events",
+                events_page,
+                endpoint="hello.events",
+                nav="事件 Events",
+            ),
+        ]
 
     @hookimpl
     def cli_commands(self, host: Any) -> list[click.Command]:
