@@ -211,6 +211,46 @@ def resolve_users(host: Any, names: list[str]) -> tuple[list[str], list[str]]:
     return list(found.users), [name for name, _ in found.skipped]
 
 
+#: How many names an access note lists before it says "and N more".
+NAMES_SHOWN = 10
+
+
+def access_notes(host: Any, report: Any, found: Any) -> list[str]:
+    """Warnings about recipients who will tap the card and not see the report:
+    it is not published to mobile, or a chosen user may not view it."""
+    notes = []
+    if not report.mobile:
+        notes.append(
+            f"{report.name} is not published to mobile (移动端): members will see "
+            "a 报表未发布到移动端 page; publish it or push another report"
+        )
+    denied = []
+    for name in dict.fromkeys(found.users.values()):
+        user = host.users.find(name)
+        if user is not None and not host.reports.can_view(user, report):
+            denied.append(name)
+    if denied:
+        shown = ", ".join(denied[:NAMES_SHOWN])
+        more = (
+            f" and {len(denied) - NAMES_SHOWN} more"
+            if len(denied) > NAMES_SHOWN
+            else ""
+        )
+        notes.append(
+            f"may not view {report.name}: {shown}{more}; they will get the card but "
+            "a 无权访问 page (the report's viewers decide)"
+        )
+    if (
+        found.everyone or found.departments or found.tags
+    ) and "*" not in report.viewers:
+        notes.append(
+            f"{report.name} is only for {', '.join(report.viewers)}: members reached "
+            "through departments, tags or @all who are not among them will get a "
+            "无权访问 page"
+        )
+    return notes
+
+
 def preview(
     host: Any,
     report_id: str,
@@ -245,6 +285,7 @@ def preview(
         tags=tags,
         everyone=everyone,
     )
+    notes = notes + access_notes(host, report, found)
     return Preview(
         report.id,
         target.name,

@@ -421,3 +421,29 @@ def test_everyone_is_one_at_all_call(stack):
         stack.host.store.query_one("SELECT request FROM wecom_pushes")[0]
     )
     assert request["everyone"] is True
+
+
+# -- who will not see the report ----------------------------------------------------
+
+
+def test_the_sender_is_told_who_will_not_see_the_report(stack):
+    stack.host.users.add("zs", fields={"wecom.account": "zhangsan"})
+    plan = preview(stack.host, "finance-summary", "DEMO", "财务", users=[MEMBER, "zs"])
+    assert plan.notes == [
+        f"may not view 财务汇总: {MEMBER}, zs; they will get the card but a 无权访问 "
+        "page (the report's viewers decide)"
+    ]
+    desktop = preview(stack.host, "product-detail", "DEMO", "产品", users=[MEMBER])
+    assert desktop.notes == [
+        "产品明细 is not published to mobile (移动端): members will see a "
+        "报表未发布到移动端 page; publish it or push another report"
+    ]
+    broad = preview(stack.host, "finance-summary", "DEMO", "财务", everyone=True)
+    assert broad.notes == [
+        "财务汇总 is only for group:财务部, admin: members reached through "
+        "departments, tags or @all who are not among them will get a 无权访问 page"
+    ]
+    assert preview(stack.host, REPORT, "DEMO", "t", users=[MEMBER]).notes == []
+    # The notes reach the push's summary as well.
+    result = push_report(stack.host, "finance-summary", "DEMO", "财务", users=[MEMBER])
+    assert f"may not view 财务汇总: {MEMBER}" in result.summary()
