@@ -317,6 +317,8 @@ class Host:
         plugin manager (pluggy would keep a caller for an unknown hook name).
         """
         for attr in sorted(dir(plugin)):
+            if attr.startswith("__"):
+                continue  # object's own methods: never hooks, slow to inspect
             opts = self.pm.parse_hookimpl_opts(plugin, attr)
             if opts is None:
                 continue

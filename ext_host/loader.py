@@ -350,8 +350,11 @@ def import_entry(manifest: Manifest, code_dir: Path) -> Any:
     if path_entry in sys.path_importer_cache:
         # A finder made for this folder earlier in the process may hold a stale
         # listing; a folder new to the process gets a fresh finder anyway, and
-        # invalidating every finder for each of 100 extensions shows at start.
-        importlib.invalidate_caches()
+        # invalidating every finder for each of 100 extensions shows at start:
+        # only this folder's finder is refreshed.
+        finder = sys.path_importer_cache[path_entry]
+        if finder is not None and hasattr(finder, "invalidate_caches"):
+            finder.invalidate_caches()
     module = importlib.import_module(manifest.entry_module)
     obj: Any = module
     if manifest.entry_object:
