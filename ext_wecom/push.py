@@ -138,6 +138,8 @@ class PushResult:
     deferred: int = 0
     deferred_until: float | None = None
     rejected: list[str] = field(default_factory=list)
+    # members WeCom accepted so far (a deferred or failed chunk's are not)
+    delivered: int = 0
 
     def summary(self) -> str:
         to = self.described or f"{len(self.recipients)} member(s)"
@@ -392,4 +394,7 @@ def result_of(host: Any, push_id: int) -> PushResult:
         deferred=sum(c["users"] for c in deferred),
         deferred_until=max((c["not_before"] for c in deferred), default=None),
         rejected=rejected,
+        delivered=sum(
+            1 for r in people if r["kind"] == "user" and r["state"] == outbox.SENT
+        ),
     )
