@@ -239,6 +239,12 @@ def preview(
     article, notes = build_article(
         title or report.name, description, url if custom else default_link, picurl
     )
+    if not custom and not report.mobile:
+        notes.append(
+            f"report {report.name} is not published to mobile (mobile: false): "
+            "members who tap the card get 报表未发布到移动端; publish it to "
+            "mobile first"
+        )
     found = recipients_mod.resolve(
         host,
         users=users,
