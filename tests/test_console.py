@@ -738,3 +738,11 @@ def test_routes_of_a_disabled_extension_stop_answering(stack):
     assert requests.get(portal, allow_redirects=False, timeout=10).status_code == 302
     install.set_enabled(stack.host, "wecom", False, reload=True)
     assert requests.get(portal, allow_redirects=False, timeout=10).status_code == 404
+
+
+def test_config_page_says_an_upload_is_loaded_at_once(console):
+    """The console reloads after an upload; only new routes wait for a restart."""
+    assert (
+        "then loaded at once; new HTTP routes need a restart of the host"
+        in console.page("/console/config")
+    )
