@@ -8,6 +8,7 @@ the traceback instead).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -586,6 +587,10 @@ def serve_cmd(ctx: click.Context, listen: str | None) -> None:
     from .web import serve
 
     click.echo(f"serving on http://{host.config.listen} (Ctrl-C stops)")
+    if not obj.debug:  # type: ignore[union-attr]
+        # A server's log says what it did (a push resumed, a sign-in refused);
+        # secrets are masked by the log formatter whatever the level.
+        logging.getLogger().setLevel(logging.INFO)
     serve(host)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ext_host.api import ActionResult, HostError, MenuItem, ValidationError
 
-from . import apps, push, settings
+from . import apps, outbox, push, settings
 from .accounts import FIELD_KEY
 
 log = logging.getLogger(__name__)
@@ -207,13 +207,18 @@ def _action(
     )
     invalid = list(getattr(result, "invalid", []) or [])
     skipped = list(getattr(result, "skipped", []) or [])
-    sent_to = list(getattr(result, "recipients", []) or [])
-    received: int | str = "all" if everyone else max(len(sent_to) - len(invalid), 0)
+    received: int | str = "all" if everyone else result.delivered
     lines = [
         "已送达 Received: everyone the app is visible to (@all)"
         if everyone
         else f"已送达 Received: {received} member(s)"
     ]
+    if result.deferred:
+        lines.append(
+            f"推迟 Deferred: {result.deferred} member(s) until "
+            f"{outbox._hhmm(result.deferred_until or 0)} — WeCom's per-member "
+            "limit; the server's delivery worker sends them then"
+        )
     lines += [
         f"无效 Invalid: {u} — WeCom rejected it: no such member, or outside the "
         "app's visible range"
@@ -230,6 +235,7 @@ def _action(
             "invalid": invalid,
             "skipped": skipped,
             "received": received,
+            "deferred": result.deferred,
             "reasons": {n: reasons.get(n) or "no WeChat account" for n in skipped},
             "lines": lines,
         },

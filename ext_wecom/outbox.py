@@ -394,7 +394,8 @@ def _defer(
 def _hhmm(when: float) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S")
+    # With the offset: the server's zone need not be the reader's (or China's).
+    return dt.datetime.fromtimestamp(when).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
 def claim(host: Any, push_id: int) -> Chunk | None:

@@ -138,6 +138,8 @@ class PushResult:
     deferred: int = 0
     deferred_until: float | None = None
     rejected: list[str] = field(default_factory=list)
+    # members WeCom accepted so far (a deferred or failed chunk's are not)
+    delivered: int = 0
 
     def summary(self) -> str:
         to = self.described or f"{len(self.recipients)} member(s)"
@@ -166,7 +168,8 @@ class PushResult:
             when = outbox._hhmm(self.deferred_until or 0)
             parts.append(
                 f"deferred: {self.deferred} member(s) until {when} by WeCom's "
-                "per-member limit; `ext-host push resume` sends them then"
+                "per-member limit; a running `ext-host serve` sends them then (or "
+                "`ext-host push resume`)"
             )
         parts.extend(self.failed)
         parts.extend(self.notes)
@@ -285,7 +288,8 @@ def preview(
         tags=tags,
         everyone=everyone,
     )
-    notes = notes + access_notes(host, report, found)
+    if not custom:  # the card opens this report: will its members see it?
+        notes = notes + access_notes(host, report, found)
     return Preview(
         report.id,
         target.name,
@@ -433,4 +437,7 @@ def result_of(host: Any, push_id: int) -> PushResult:
         deferred=sum(c["users"] for c in deferred),
         deferred_until=max((c["not_before"] for c in deferred), default=None),
         rejected=rejected,
+        delivered=sum(
+            1 for r in people if r["kind"] == "user" and r["state"] == outbox.SENT
+        ),
     )

@@ -17,6 +17,7 @@ from ext_host import install
 from ext_host.archive import pack
 from ext_host.web import create_app
 from ext_wecom import oauth, settings
+from ext_wecom.clock import MEMBER_LIMITS_ENV
 
 ADMIN, PASSWORD = "admin", "Adm1n-pass!"
 WRONG_SECRET = "WrongSecret-0123456789abcdef"
@@ -618,6 +619,28 @@ def test_push_reports_members_wecom_rejected(console, stack):
     )
 
 
+def test_a_deferred_push_is_not_reported_as_received(console, stack, monkeypatch):
+    monkeypatch.setenv(MEMBER_LIMITS_ENV, "1,100")
+    url = "/console/menus/report/group-report/wecom.push"
+    first = console.json("POST", url, {"app": "DEMO", "title": "a", "users": [MEMBER]})
+    assert first.get_json()["data"]["lines"] == ["已送达 Received: 1 member(s)"]
+    second = console.json(
+        "POST", url, {"app": "DEMO", "title": "b", "users": [MEMBER]}
+    ).get_json()
+    assert second["data"]["received"] == 0
+    assert second["data"]["deferred"] == 1
+    (line, deferred) = second["data"]["lines"]
+    assert line == "已送达 Received: 0 member(s)"
+    assert re.fullmatch(
+        r"推迟 Deferred: 1 member\(s\) until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} — "
+        r"WeCom's per-member limit; the server's delivery worker sends them then",
+        deferred,
+    )
+    assert [m["news"]["articles"][0]["title"] for m in stack.sandbox.inbox(MEMBER)] == [
+        "a"
+    ]
+
+
 def test_push_dialog_errors_name_the_field(console):
     response = console.json(
         "POST",
@@ -715,3 +738,11 @@ def test_routes_of_a_disabled_extension_stop_answering(stack):
     assert requests.get(portal, allow_redirects=False, timeout=10).status_code == 302
     install.set_enabled(stack.host, "wecom", False, reload=True)
     assert requests.get(portal, allow_redirects=False, timeout=10).status_code == 404
+
+
+def test_config_page_says_an_upload_is_loaded_at_once(console):
+    """The console reloads after an upload; only new routes wait for a restart."""
+    assert (
+        "then loaded at once; new HTTP routes need a restart of the host"
+        in console.page("/console/config")
+    )

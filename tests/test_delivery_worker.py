@@ -75,3 +75,7 @@ def test_serve_starts_the_worker(stack, monkeypatch):
     finally:
         server.terminate()
         server.wait(timeout=10)
+    log = server.stderr.read().decode()
+    assert "INFO ext_wecom.worker: delivery worker: push 2: sent to 1 member(s)" in log
+    assert stack.app.secret not in log
+    assert "access_token=" not in log.replace("access_token=***", "")

@@ -158,3 +158,27 @@ def test_unreachable_wecom(stack):
         "no app could be reached: secret #1: cannot reach WeCom at http://127.0.0.1:9 "
         "(ConnectionError); check the WeCom API address and this server's network"
     )
+
+
+def test_pushing_a_report_not_published_to_mobile_says_the_card_will_not_open(stack):
+    result = push_report(stack.host, "product-detail", "DEMO", "明细", users=[MEMBER])
+    note = (
+        "产品明细 is not published to mobile (移动端): members will see a "
+        "报表未发布到移动端 page; publish it or push another report"
+    )
+    assert result.notes == [note]
+    assert result.summary().endswith("; " + note)
+    (card,) = stack.sandbox.inbox(MEMBER)
+    assert card["news"]["articles"][0]["title"] == "明细"
+    published = push_report(stack.host, "group-report", "DEMO", "日报", users=[MEMBER])
+    assert published.notes == []
+    # A card that links elsewhere says nothing about the report.
+    elsewhere = push_report(
+        stack.host,
+        "product-detail",
+        "DEMO",
+        "明细",
+        url="https://bi.example.com/x",
+        users=[MEMBER],
+    )
+    assert elsewhere.notes == []
