@@ -187,7 +187,9 @@ class ServerThread:
 
     The thread runs waitress's event loop one poll at a time and closes every
     socket itself when asked to stop, so no socket is closed under a running
-    ``select`` (which fails with EBADF).
+    ``select`` (which fails with EBADF).  ``wecom_sandbox/serving.py`` has its
+    own copy on purpose: the host and the sandbox share no code, as the host
+    and the real WeCom share none.
     """
 
     def __init__(
