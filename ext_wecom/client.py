@@ -190,9 +190,6 @@ class WeComClient:
         log.info("wecom token fetched for %s (valid %d s)", self.corpid, lifetime)
         return token
 
-    def drop_token(self) -> None:
-        self.store.kv_delete(TOKEN_NS, self.cache_key)
-
     # -- calls ---------------------------------------------------------------
 
     def call(

@@ -88,25 +88,6 @@ def web_login_url(
     )
 
 
-def wechat_link(
-    oauth_base: str,
-    corpid: str,
-    server_address: str,
-    report: str | None = None,
-    agentid: int | None = None,
-    state: str | None = None,
-) -> str:
-    """The link a member taps: the app home, or one report when ``report``.
-
-    Without ``state`` the link carries a plain word, which this host's portal
-    refuses; :func:`member_link` builds the signed link the host hands out.
-    """
-    redirect = portal_url(server_address, report, agentid)
-    return authorize_url(
-        oauth_base, corpid, redirect, state or ("report" if report else "home"), agentid
-    )
-
-
 def member_link(
     host: Any,
     report: str | None = None,

@@ -208,12 +208,6 @@ class Preview:
         return out
 
 
-def resolve_users(host: Any, names: list[str]) -> tuple[list[str], list[str]]:
-    """Host user names to WeCom accounts; returns (accounts, skipped names)."""
-    found = recipients_mod.resolve(host, users=names)
-    return list(found.users), [name for name, _ in found.skipped]
-
-
 #: How many names an access note lists before it says "and N more".
 NAMES_SHOWN = 10
 

@@ -7,7 +7,7 @@ import pytest
 
 from ext_host.secretbox import SecretBox
 from ext_wecom import state
-from ext_wecom.oauth import authorize_url, inside_wecom, portal_url, wechat_link
+from ext_wecom.oauth import authorize_url, inside_wecom, portal_url
 from wecom_sandbox.browser import DESKTOP_UA, WECOM_UA
 
 #: The link the product guide generates for its CorpID and server address.
@@ -20,29 +20,32 @@ GUIDE_LINK = (
 
 
 def test_link_matches_the_guide_for_its_corp_and_server():
-    link = wechat_link(
+    # The composition member_link uses, with the guide's plain state.
+    link = authorize_url(
         "https://open.weixin.qq.com",
         "ww74a64be8259678d1",
-        "http://demo.smartbi.com.cn",
+        portal_url("http://demo.smartbi.com.cn"),
         state="smartbi",
     )
     assert link == GUIDE_LINK
 
 
 def test_home_link_ends_in_a_literal_fragment_and_a_url_safe_state():
-    link = wechat_link(
-        "https://open.weixin.qq.com", "ww74a64be8259678d1", "https://bi.example.com/"
+    link = authorize_url(
+        "https://open.weixin.qq.com",
+        "ww74a64be8259678d1",
+        portal_url("https://bi.example.com/"),
     )
     assert link.endswith("&state=home#wechat_redirect")
     assert "%2Fwechat_redirect" not in link
 
 
 def test_report_link_carries_the_report_and_the_app():
-    link = wechat_link(
+    link = authorize_url(
         "https://open.weixin.qq.com",
         "ww74a64be8259678d1",
-        "https://bi.example.com",
-        report="group-report",
+        portal_url("https://bi.example.com", "group-report", 1000008),
+        state="report",
         agentid=1000008,
     )
     assert link == (

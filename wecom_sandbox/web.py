@@ -216,34 +216,27 @@ def create_app(sb: Sandbox) -> Flask:
             response.set_cookie(MEMBER_COOKIE, raw, samesite="Lax")
         return response
 
-    @app.get("/connect/oauth2/authorize")
-    def authorize() -> Response:
-        path = "/connect/oauth2/authorize"
-        record(path, None)
-        faulted = intercept(path, None)
+    def sign_in_page(check: Any, members_only: bool) -> Response:
+        """The OAuth page and the web-login page: the same steps, their own checks."""
+        record(request.path, None)
+        faulted = intercept(request.path, None)
         if faulted is not None:
             return faulted
         try:
             with sb.lock:
-                checked = oauth.check_authorize(sb, request.args)
+                checked = check(sb, request.args)
         except oauth.PageError as exc:
             return page_error(exc)
-        return grant(checked, members_only=False)
+        return grant(checked, members_only=members_only)
+
+    @app.get("/connect/oauth2/authorize")
+    def authorize() -> Response:
+        return sign_in_page(oauth.check_authorize, members_only=False)
 
     @app.get("/wwlogin/sso/login")
     @app.get("/wwopen/sso/qrConnect")
     def web_login() -> Response:
-        path = request.path
-        record(path, None)
-        faulted = intercept(path, None)
-        if faulted is not None:
-            return faulted
-        try:
-            with sb.lock:
-                checked = oauth.check_login(sb, request.args)
-        except oauth.PageError as exc:
-            return page_error(exc)
-        return grant(checked, members_only=True)
+        return sign_in_page(oauth.check_login, members_only=True)
 
     control.register(app, sb)
     return app
